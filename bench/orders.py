@@ -1,0 +1,186 @@
+"""Orders allocated per second over HTTP on PostgreSQL, beside a minimal ORM transaction on the same database.
+
+    .venv/bin/python bench/orders.py [--url postgresql+psycopg://postgres@127.0.0.1:5432/test]
+                                     [--clients 16] [--orders 800]
+
+Creates a scratch database next to the one in ``--url`` (dropped at the end), migrates it, and serves the
+app from a threaded WSGI server on loopback in this process. Two warehouses hold two SKUs: a scarce one
+(runs out part-way: orders get backordered) and a plentiful one. ``--clients`` keep-alive clients each
+place their share of ``--orders`` paid orders, half for each SKU. The reference is the least a write can
+cost through the same SQLAlchemy ORM: one transaction that inserts a row and updates one locked row, by the
+same number of threads, on the same database, in the same run. It prints both rates, their ratio (target
+>= 0.5x) and the oversold count (units reserved beyond on hand: must be 0). Bounded; loopback only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import requests
+from sqlalchemy import Integer, String, create_engine, select, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
+from sqlalchemy.pool import NullPool
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from warehouse import create_app  # noqa: E402
+from warehouse.accounts import services as accounts  # noqa: E402
+from warehouse.db import Database, make_engine  # noqa: E402
+from warehouse.migrate import upgrade  # noqa: E402
+from warehouse.stock.models import StockLevel  # noqa: E402
+
+TARGET_RATIO = 0.5
+SCARCE, PLENTY = "BENCH-SCARCE", "BENCH-PLENTY"
+
+
+class RefBase(DeclarativeBase):
+    pass
+
+
+class RefCounter(RefBase):
+    __tablename__ = "bench_ref_counter"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    value: Mapped[int] = mapped_column(Integer)
+
+
+class RefEvent(RefBase):
+    __tablename__ = "bench_ref_event"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    note: Mapped[str] = mapped_column(String(64))
+
+
+def admin_engine(url: str) -> Any:
+    return create_engine(make_url(url).set(database="postgres"), isolation_level="AUTOCOMMIT", poolclass=NullPool)
+
+
+def run(url: str, clients: int, total: int) -> int:
+    name = f"wh_bench_orders_{uuid.uuid4().hex[:8]}"
+    with admin_engine(url).connect() as admin:
+        admin.execute(text(f'CREATE DATABASE "{name}"'))
+    scratch = make_url(url).set(database=name).render_as_string(hide_password=False)
+    try:
+        engine = make_engine(scratch)
+        upgrade(engine)
+        engine.dispose()
+        database = Database(scratch)
+        with database.transaction() as session:
+            accounts.create_user(session, username="bench-admin", role="admin", actor_id=None,
+                                 password="bench admin password")
+            accounts.create_user(session, username="bench-shop", role="integration", actor_id=None)
+            _, admin_token = accounts.create_token(session, username="bench-admin", name="bench", actor_id=None)
+            _, shop_token = accounts.create_token(session, username="bench-shop", name="bench", actor_id=None)
+        app = create_app({"INSTANCE_DIR": "/tmp", "SECRET_KEY": "bench", "LOG_LEVEL": "WARNING"}, db=database)
+        import logging
+
+        from werkzeug.serving import make_server
+
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one log line per request would be measured too
+
+        server = make_server("127.0.0.1", 0, app, threaded=True)
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        base = f"http://127.0.0.1:{server.server_port}/api/v1"
+        admin = {"Authorization": f"Bearer {admin_token}"}
+        shop = {"Authorization": f"Bearer {shop_token}"}
+        try:
+            with requests.Session() as http:
+                def post(path: str, body: dict[str, Any]) -> None:
+                    reply = http.post(base + path, json=body, headers=admin, timeout=60)
+                    assert reply.status_code in (200, 201), reply.text
+
+                for code, lat, lon in (("BA", 52.37, 4.89), ("BB", 48.14, 11.58)):
+                    post("/warehouses", {"code": code, "name": code, "latitude": lat, "longitude": lon})
+                    post("/locations", {"code": f"{code}-1", "warehouse": code, "type": "storage"})
+                for sku in (SCARCE, PLENTY):
+                    post("/items", {"sku": sku, "name": sku})
+                for code in ("BA", "BB"):
+                    post("/stock/adjustments", {"sku": SCARCE, "location": f"{code}-1", "quantity": total // 4,
+                                                "reason": "bench"})
+                    post("/stock/adjustments", {"sku": PLENTY, "location": f"{code}-1", "quantity": total * 10,
+                                                "reason": "bench"})
+            statuses: dict[str, int] = {}
+            lock = threading.Lock()
+
+            def client(number: int) -> None:
+                with requests.Session() as http:
+                    for index in range(total // clients):
+                        sku = SCARCE if index % 2 else PLENTY
+                        body = {"external_id": f"B-{number}-{index}", "paid": True,
+                                "ship_to": {"latitude": 50 + number % 3, "longitude": 6 + number % 5},
+                                "lines": [{"sku": sku, "quantity": 1 + index % 3}]}
+                        reply = http.post(base + "/orders", json=body, headers=shop, timeout=60)
+                        if reply.status_code != 201:
+                            raise RuntimeError(f"{reply.status_code} {reply.text}")
+                        with lock:
+                            status = reply.json()["status"]
+                            statuses[status] = statuses.get(status, 0) + 1
+
+            started = time.perf_counter()
+            with ThreadPoolExecutor(clients) as pool:
+                list(pool.map(client, range(clients)))
+            orders_elapsed = time.perf_counter() - started
+            placed = (total // clients) * clients
+        finally:
+            server.shutdown()
+            server.server_close()
+        with database.reading() as session:
+            oversold = sum(max(0, int(reserved) - int(on_hand)) for on_hand, reserved in session.execute(
+                select(StockLevel.on_hand, StockLevel.reserved).where(StockLevel.is_virtual.is_(False))))
+        database.dispose()
+
+        # The reference: one insert and one locked update per transaction, same threads, same database.
+        ref_engine = make_engine(scratch)
+        RefBase.metadata.create_all(ref_engine)
+        with Session(ref_engine) as session, session.begin():
+            session.add(RefCounter(id=1, value=0))
+
+        def reference(_: int) -> None:
+            for index in range(total // clients):
+                with Session(ref_engine) as session, session.begin():
+                    counter = session.scalars(select(RefCounter).where(RefCounter.id == 1).with_for_update()).one()
+                    counter.value += 1
+                    session.add(RefEvent(note=f"event {index}"))
+
+        started = time.perf_counter()
+        with ThreadPoolExecutor(clients) as pool:
+            list(pool.map(reference, range(clients)))
+        reference_elapsed = time.perf_counter() - started
+        ref_engine.dispose()
+    finally:
+        with admin_engine(url).connect() as admin:
+            admin.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+    orders_rate = placed / orders_elapsed
+    reference_rate = placed / reference_elapsed
+    ratio = orders_rate / reference_rate
+    print(f"orders over HTTP:     {placed} orders, {clients} clients, {orders_elapsed:.1f} s, "
+          f"{orders_rate:.0f} orders/s  {dict(sorted(statuses.items()))}")
+    print(f"reference ORM txn:    {placed} transactions, {clients} threads, {reference_elapsed:.1f} s, "
+          f"{reference_rate:.0f} txn/s")
+    print(f"ratio:                {ratio:.2f}x (target >= {TARGET_RATIO}x: {'met' if ratio >= TARGET_RATIO else 'NOT met'})")
+    print(f"oversold units:       {oversold} (must be 0)")
+    return 1 if oversold else 0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--url", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
+    parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--orders", type=int, default=800)
+    args = parser.parse_args()
+    if not 1 <= args.clients <= 64 or not args.clients <= args.orders <= 20_000:
+        parser.error("use 1-64 clients and clients..20000 orders")
+    return run(args.url, args.clients, args.orders)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,172 @@
+"""Engine, sessions and the one place work is committed.
+
+Services receive a ``Session`` and only ``flush()``. The edges (HTTP endpoints, CLI commands)
+wrap a whole use case in ``db.transaction()``; callbacks registered with ``after_commit`` run
+only once that commit has succeeded (live events, waking the webhook dispatcher), so nothing
+is announced for work that was rolled back.
+
+SQLite: WAL, a busy timeout, ``BEGIN IMMEDIATE`` for write transactions and a process-wide
+write lock, so concurrent writers queue instead of failing with "database is locked".
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from contextlib import contextmanager, nullcontext
+from datetime import datetime, timezone
+from typing import Any, Callable, Iterator
+
+from sqlalchemy import DateTime, MetaData, create_engine, event
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.types import TypeDecorator
+
+log = logging.getLogger(__name__)
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on every backend (SQLite stores them naive)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(timezone.utc)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc)
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {datetime: UTCDateTime()}
+
+
+def after_commit(session: Session, callback: Callable[[], None]) -> None:
+    """Run ``callback`` once the session's transaction has committed; never on rollback."""
+    session.info.setdefault("after_commit", []).append(callback)
+
+
+def keep_if_rolled_back(session: Session, write: Callable[[Session], None]) -> None:
+    """If the session's work is rolled back, run ``write`` in a transaction of its own.
+
+    For evidence that must outlive a refusal: a wrong bin that was scanned is refused, and the
+    scan that was refused is still kept in the scan log."""
+    session.info.setdefault("after_rollback", []).append(write)
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # The driver's own implicit transactions are switched off so that we decide how
+        # each transaction begins (see _on_begin).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        mode = connection.get_execution_options().get("sqlite_begin", "DEFERRED")
+        connection.exec_driver_sql(f"BEGIN {mode}")
+
+
+def make_engine(url: str, **kwargs: Any) -> Engine:
+    if url.startswith("sqlite"):
+        engine = create_engine(url, **kwargs)
+        _configure_sqlite(engine)
+        return engine
+    kwargs.setdefault("pool_pre_ping", True)
+    kwargs.setdefault("pool_size", 10)
+    kwargs.setdefault("max_overflow", 20)
+    return create_engine(url, **kwargs)
+
+
+class Database:
+    """One per application: the engine, session factories and the transaction boundary."""
+
+    def __init__(self, url: str | None = None, *, bind: Engine | Connection | None = None) -> None:
+        if bind is None:
+            if url is None:
+                raise ValueError("Database needs a URL or a bind")
+            bind = make_engine(url)
+        self.bind = bind
+        self.engine: Engine = bind.engine
+        self.backend: str = self.engine.dialect.name
+        self.is_sqlite = self.backend == "sqlite"
+        joined = isinstance(bind, Connection)
+        # A test joins the app to one outer connection whose transaction it rolls back; each
+        # "commit" then releases a savepoint instead.
+        mode: dict[str, Any] = {"join_transaction_mode": "create_savepoint"} if joined else {}
+        write_bind = bind if joined or not self.is_sqlite else bind.execution_options(sqlite_begin="IMMEDIATE")
+        self._writer = sessionmaker(bind=write_bind, expire_on_commit=False, **mode)
+        self._reader = sessionmaker(bind=bind, expire_on_commit=False, **mode)
+        self._write_lock = threading.RLock() if self.is_sqlite else None
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """A write transaction: commit at the end of the block, roll back on any exception."""
+        with self._write_lock or nullcontext():
+            session = self._writer()
+            try:
+                with session.begin():
+                    yield session
+            except BaseException:
+                rescues = session.info.pop("after_rollback", [])
+                session.close()
+                for write in rescues:
+                    self._write_separately(write)
+                raise
+            callbacks = session.info.pop("after_commit", [])
+            session.close()
+        for callback in callbacks:
+            try:
+                callback()
+            except Exception:  # the work is committed; a failed announcement must not undo it
+                log.exception("after-commit callback failed")
+
+    def _write_separately(self, write: Callable[[Session], None]) -> None:
+        try:
+            with self.transaction() as session:
+                write(session)
+        except Exception:
+            log.exception("could not keep a record of refused work")
+
+    @contextmanager
+    def reading(self) -> Iterator[Session]:
+        """A read-only session; anything it changes is rolled back."""
+        session = self._reader()
+        try:
+            yield session
+        finally:
+            session.rollback()
+            session.close()
+
+    def dispose(self) -> None:
+        if isinstance(self.bind, Engine):
+            self.bind.dispose()

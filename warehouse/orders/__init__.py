@@ -1,0 +1,1 @@
+"""Orders from the order system: intake, nearest-warehouse allocation, backorders, availability."""

@@ -1,0 +1,1 @@
+"""Scanning: every raw scan normalised, resolved to what it identifies, and logged."""

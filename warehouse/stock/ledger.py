@@ -1,0 +1,197 @@
+"""Posting moves: the only code that changes stock quantities.
+
+``post_move`` takes the next sequence number, changes the two projection rows with guarded
+single statements (a source bucket is only decremented if it holds enough unreserved stock),
+appends the move, and announces the change for after the commit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Sequence
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from warehouse.catalog.models import Item, Lot, SerialNumber, Tracking
+from warehouse.errors import InsufficientStock, InvalidInput
+from warehouse.locations.models import Location
+from warehouse.realtime import announce
+from warehouse.stock.models import LedgerHead, Move, MoveSerial, StockLevel
+
+MAX_QUANTITY = 1_000_000_000
+
+
+@dataclass(frozen=True)
+class LevelChange:
+    """What one side of a move did to one projection bucket."""
+
+    location: Location
+    delta: int
+    on_hand: int
+    reserved: int
+
+    @property
+    def available(self) -> int:
+        return self.on_hand - self.reserved
+
+
+def next_seq(session: Session) -> int:
+    """Issue the next ledger sequence number (locks the ledger head until commit)."""
+    seq = session.execute(
+        update(LedgerHead).where(LedgerHead.id == 1)
+        .values(last_seq=LedgerHead.last_seq + 1).returning(LedgerHead.last_seq)
+    ).scalar_one()
+    return int(seq)
+
+
+def _upsert(session: Session, *, location: Location, item: Item, lot: Lot | None, delta: int,
+            seq: int) -> tuple[int, int]:
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert(StockLevel).values(
+        location_id=location.id, item_id=item.id, lot_id=lot.id if lot else None,
+        lot_key=lot.id if lot else 0, is_virtual=location.is_virtual,
+        on_hand=delta, reserved=0, last_seq=seq,
+    )
+    statement = statement.on_conflict_do_update(
+        index_elements=[StockLevel.location_id, StockLevel.item_id, StockLevel.lot_key],
+        set_={"on_hand": StockLevel.on_hand + delta, "last_seq": seq},
+    ).returning(StockLevel.on_hand, StockLevel.reserved)
+    on_hand, reserved = session.execute(statement).one()
+    return int(on_hand), int(reserved)
+
+
+def _take(session: Session, *, location: Location, item: Item, lot: Lot | None, quantity: int,
+          from_reserved: int, seq: int) -> tuple[int, int]:
+    """Decrement a physical bucket only if it holds the stock; never below zero."""
+    level = StockLevel.__table__.c
+    row = session.execute(
+        update(StockLevel)
+        .where(level.location_id == location.id, level.item_id == item.id,
+               level.lot_key == (lot.id if lot else 0),
+               level.on_hand - level.reserved >= quantity - from_reserved,
+               level.reserved >= from_reserved)
+        .values(on_hand=level.on_hand - quantity, reserved=level.reserved - from_reserved, last_seq=seq)
+        .returning(level.on_hand, level.reserved)
+        .execution_options(synchronize_session=False)
+    ).one_or_none()
+    if row is None:
+        available = session.scalar(
+            select(StockLevel.on_hand - StockLevel.reserved).where(
+                StockLevel.location_id == location.id, StockLevel.item_id == item.id,
+                StockLevel.lot_key == (lot.id if lot else 0))) or 0
+        lot_text = f" lot {lot.code}" if lot else ""
+        raise InsufficientStock(
+            f"{location.code} holds {available} available of {item.sku}{lot_text}; "
+            f"{quantity} requested.",
+            location=location.code, sku=item.sku, lot=lot.code if lot else None,
+            available=int(available), requested=quantity)
+    return int(row[0]), int(row[1])
+
+
+def _check_tracking(item: Item, lot: Lot | None, serials: Sequence[str], quantity: int) -> None:
+    if lot is not None and lot.item_id != item.id:
+        raise InvalidInput.field("lot", f"lot {lot.code} belongs to another item")
+    if item.tracking == Tracking.LOT.value and lot is None:
+        raise InvalidInput.field("lot", f"{item.sku} is lot-tracked: give the lot")
+    if item.tracking == Tracking.SERIAL.value:
+        if len(serials) != quantity:
+            raise InvalidInput.field("serials", f"{item.sku} is serial-tracked: give one serial number per unit "
+                                                f"({quantity} expected, {len(serials)} given)")
+        if len(set(serials)) != len(serials):
+            raise InvalidInput.field("serials", "a serial number is listed twice")
+    elif serials:
+        raise InvalidInput.field("serials", f"{item.sku} is not serial-tracked")
+
+
+def _move_serials(session: Session, *, item: Item, lot: Lot | None, serials: Sequence[str],
+                  source: Location, destination: Location, seq: int) -> None:
+    known = {s.serial: s for s in session.scalars(
+        select(SerialNumber).where(SerialNumber.item_id == item.id, SerialNumber.serial.in_(serials)))}
+    for serial in serials:
+        unit = known.get(serial)
+        if unit is None:
+            if not source.is_virtual:
+                raise InvalidInput.field("serials", f"serial {serial} is not in {source.code}")
+            unit = SerialNumber(item_id=item.id, serial=serial, lot_id=lot.id if lot else None,
+                                location_id=destination.id)
+            session.add(unit)
+            session.flush()
+        elif unit.location_id != source.id:
+            raise InvalidInput.field("serials", f"serial {serial} is not in {source.code}")
+        else:
+            unit.location_id = destination.id
+        session.add(MoveSerial(move_seq=seq, serial_id=unit.id))
+
+
+def post_move(session: Session, *, item: Item, source: Location, destination: Location, quantity: int,
+              reason: str, reason_code: str, actor_id: int | None, lot: Lot | None = None,
+              serials: Sequence[str] = (), from_reserved: int = 0, verifier_id: int | None = None,
+              task_id: int | None = None, device: str | None = None,
+              idempotency_key: str | None = None, at: datetime | None = None) -> Move:
+    """Append one move and update the projection, or raise and change nothing."""
+    if not isinstance(quantity, int) or isinstance(quantity, bool) or not 0 < quantity <= MAX_QUANTITY:
+        raise InvalidInput.field("quantity", f"must be a whole number from 1 to {MAX_QUANTITY}")
+    if source.id == destination.id:
+        raise InvalidInput.field("location", "a move needs two different locations")
+    if source.is_virtual and destination.is_virtual:
+        raise InvalidInput.field("location", "a move between two virtual locations changes no stock")
+    if not 0 <= from_reserved <= quantity:
+        raise InvalidInput.field("quantity", "cannot consume more reserved stock than is moved")
+    _check_tracking(item, lot, serials, quantity)
+
+    # A savepoint: a refusal half-way (not enough stock, a serial elsewhere) leaves nothing behind,
+    # even for a caller that catches the error and carries on with its transaction.
+    with session.begin_nested():
+        seq = next_seq(session)
+        sides: list[tuple[Location, int]] = sorted(
+            [(source, -quantity), (destination, quantity)], key=lambda side: side[0].id)
+        changes: list[LevelChange] = []
+        for location, delta in sides:
+            if delta < 0 and not location.is_virtual:
+                on_hand, reserved = _take(session, location=location, item=item, lot=lot, quantity=quantity,
+                                          from_reserved=from_reserved, seq=seq)
+            else:
+                on_hand, reserved = _upsert(session, location=location, item=item, lot=lot, delta=delta, seq=seq)
+            changes.append(LevelChange(location, delta, on_hand, reserved))
+
+        move = Move(seq=seq, item=item, lot=lot, from_location=source, to_location=destination,
+                    quantity=quantity, reason=reason, reason_code=reason_code, actor_id=actor_id,
+                    verifier_id=verifier_id, task_id=task_id, device=device, idempotency_key=idempotency_key)
+        if at is not None:
+            move.created_at = at
+        session.add(move)
+        session.flush()
+        if serials:
+            _move_serials(session, item=item, lot=lot, serials=serials, source=source,
+                          destination=destination, seq=seq)
+            session.flush()
+    _announce(session, move, changes)
+    return move
+
+
+def _announce(session: Session, move: Move, changes: list[LevelChange]) -> None:
+    for change in changes:
+        if change.location.is_virtual or change.location.warehouse is None:
+            continue
+        payload: dict[str, Any] = {
+            "seq": move.seq,
+            "sku": move.item.sku,
+            "item_name": move.item.name,
+            "location": change.location.code,
+            "warehouse": change.location.warehouse.code,
+            "lot": move.lot.code if move.lot else None,
+            "delta": change.delta,
+            "on_hand": change.on_hand,
+            "reserved": change.reserved,
+            "available": change.available,
+            "reason": move.reason,
+            "reason_code": move.reason_code,
+            "task_id": move.task_id,
+            "user_id": move.actor_id,
+            "at": move.created_at.isoformat(),
+        }
+        announce(session, "stock.changed", payload, [change.location.warehouse.code])

@@ -1,0 +1,134 @@
+"""Reserving stock at bin and lot level: the one reservation path, shared by pick tasks and orders.
+
+A reservation raises ``StockLevel.reserved`` of one (location, item, lot) bucket. It is made in two
+steps inside one transaction:
+
+1. ``lock_stock`` locks every candidate bucket up front, ordered by (location, item, lot) - the
+   order ``post_move`` locks buckets in - so concurrent reservations and moves queue instead of
+   deadlocking, and nothing read here can change before step 2 writes.
+2. ``Stock.take`` plans what to take of an item, first-expiry-first-out for expiry-tracked items
+   (earliest ``Lot.expiry`` first, lots without expiry last) and first-in-first-out otherwise (oldest
+   lot, then the oldest bucket); ``Stock.write`` then raises ``reserved`` with one guarded UPDATE per
+   bucket, in the lock order. The guard (never more than ``on_hand - reserved``) cannot fail while the
+   rows are locked; if it ever does, the bookkeeping is wrong and the transaction is refused.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Callable, Iterable
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from warehouse.catalog.models import Item, Lot
+from warehouse.errors import Conflict
+from warehouse.locations.models import Location
+from warehouse.stock.models import StockLevel
+
+
+def change_reserved(session: Session, *, location_id: int, item_id: int, lot_id: int | None, delta: int) -> None:
+    """Reserve (``delta`` > 0) or release (< 0) units of one bucket with a single guarded UPDATE:
+    never more than is unreserved, never release more than is reserved."""
+    level = StockLevel.__table__.c
+    guard = (level.on_hand - level.reserved >= delta) if delta > 0 else (level.reserved >= -delta)
+    changed = session.execute(
+        update(StockLevel)
+        .where(level.location_id == location_id, level.item_id == item_id, level.lot_key == (lot_id or 0), guard)
+        .values(reserved=level.reserved + delta)
+        .returning(level.reserved)
+        .execution_options(synchronize_session=False)
+    ).one_or_none()
+    if changed is None:
+        # The buckets were locked (or, on SQLite, the writer holds the database) since they were read,
+        # so this only happens if reservation bookkeeping went wrong: refuse rather than corrupt it.
+        what = "reserve" if delta > 0 else "release"
+        raise Conflict(f"Could not {what} {abs(delta)} units at location {location_id}; nothing was changed.",
+                       reason="reservation_conflict")
+
+
+@dataclass
+class Bucket:
+    """One locked stock bucket and what is still unreserved in it (as planned so far)."""
+
+    id: int
+    location: Location
+    item: Item
+    lot: Lot | None
+    available: int
+    taken: int = 0
+
+    @property
+    def lot_key(self) -> int:
+        return self.lot.id if self.lot else 0
+
+
+@dataclass
+class Stock:
+    """Locked buckets: ``locked`` in lock order, ``by_item`` in rotation (FEFO/FIFO) order."""
+
+    locked: list[Bucket] = field(default_factory=list)
+    by_item: dict[int, list[Bucket]] = field(default_factory=lambda: defaultdict(list))
+
+    def available(self, item_id: int, where: Callable[[Bucket], bool] = lambda bucket: True) -> int:
+        return sum(bucket.available for bucket in self.by_item.get(item_id, ()) if where(bucket))
+
+    def take(self, item_id: int, quantity: int,
+             where: Callable[[Bucket], bool] = lambda bucket: True) -> list[tuple[Bucket, int]]:
+        """Plan to take up to ``quantity`` of the item from the buckets ``where`` allows, in rotation
+        order; returns (bucket, units) pairs. Nothing is written until ``write``."""
+        taken: list[tuple[Bucket, int]] = []
+        remaining = quantity
+        for bucket in self.by_item.get(item_id, ()):
+            if remaining <= 0:
+                break
+            units = min(remaining, bucket.available)
+            if units <= 0 or not where(bucket):
+                continue
+            bucket.available -= units
+            bucket.taken += units
+            remaining -= units
+            taken.append((bucket, units))
+        return taken
+
+    def write(self, session: Session) -> None:
+        """Raise ``reserved`` by what was taken, bucket by bucket in the order they were locked."""
+        for bucket in self.locked:
+            if bucket.taken:
+                change_reserved(session, location_id=bucket.location.id, item_id=bucket.item.id,
+                                lot_id=bucket.lot.id if bucket.lot else None, delta=bucket.taken)
+                bucket.taken = 0
+
+
+def _rotation_key(bucket: Bucket) -> tuple[object, ...]:
+    """FEFO for expiry-tracked items, FIFO otherwise (lot ids and bucket ids grow with time)."""
+    if bucket.item.expiry_tracked:
+        expiry = bucket.lot.expiry if bucket.lot else None
+        return (expiry is None, expiry or date.max, bucket.lot_key, bucket.id)
+    return (bucket.lot_key, bucket.id)
+
+
+def lock_stock(session: Session, *, bins: dict[int, Location], items: Iterable[Item]) -> Stock:
+    """Lock the buckets of ``items`` in ``bins`` (id -> location) and return them for planning."""
+    by_id = {item.id: item for item in items}
+    stock = Stock()
+    if not bins or not by_id:
+        return stock
+    level = StockLevel.__table__.c
+    rows = session.execute(
+        select(level.id, level.location_id, level.item_id, level.lot_id, level.on_hand, level.reserved)
+        .where(level.item_id.in_(sorted(by_id)), level.location_id.in_(sorted(bins)))
+        .order_by(level.location_id, level.item_id, level.lot_key)
+        .with_for_update()).all()
+    lot_ids = sorted({row.lot_id for row in rows if row.lot_id})
+    lots = {lot.id: lot for lot in session.scalars(select(Lot).where(Lot.id.in_(lot_ids)))} if lot_ids else {}
+    for row in rows:
+        bucket = Bucket(row.id, bins[row.location_id], by_id[row.item_id], lots.get(row.lot_id),
+                        int(row.on_hand) - int(row.reserved))
+        stock.locked.append(bucket)
+        stock.by_item[row.item_id].append(bucket)
+    for buckets in stock.by_item.values():
+        buckets.sort(key=_rotation_key)
+    return stock

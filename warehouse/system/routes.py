@@ -1,0 +1,31 @@
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response
+from sqlalchemy import text
+
+from warehouse import __version__
+from warehouse.api import Api, current_db, json_response
+from warehouse.migrate import current_revision
+from warehouse.system.schemas import HealthOut
+
+api = Api("system", __name__)
+
+
+@api.get("/health", permission=None, public=True, raw=True, response=HealthOut, tags=["system"], errors=(503,),
+         summary="Liveness and readiness: database reachable, its backend and schema revision (no sign-in)")
+def health() -> Response:
+    db = current_db()
+    payload: dict[str, Any] = {"status": "ok", "version": __version__, "database": db.backend}
+    try:
+        with db.engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+            payload["schema_revision"] = current_revision(connection)
+    except Exception as exc:  # health must answer even when the database does not
+        payload.update(status="unavailable", schema_revision=None, error=type(exc).__name__)
+        return json_response(HealthOut().dump(payload), 503)
+    if payload["schema_revision"] is None:
+        payload["status"] = "unmigrated"
+        return json_response(HealthOut().dump(payload), 503)
+    return json_response(HealthOut().dump(payload), 200)

@@ -1,0 +1,1 @@
+"""Outbound stock-sync webhooks: subscriptions, a transactional outbox and its dispatcher."""
