@@ -69,19 +69,48 @@ def _refuse_default_namespace(auth: Any = None) -> None:
     raise ConnectionRefusedError("connect to the /live namespace")
 
 
-@socketio.on("connect", namespace=NAMESPACE)
-def _connect_live(auth: Any = None) -> None:
-    """Authenticated clients join the rooms of every active warehouse; strangers are refused."""
+def _visible_warehouses() -> list[str]:
+    """Every active warehouse: any user allowed to read stock may watch all of them."""
     from flask import current_app
-    from flask_socketio import join_room
     from sqlalchemy import select
 
     from warehouse.locations.models import Warehouse
 
+    with current_app.extensions["warehouse.db"].reading() as session:
+        return list(session.scalars(select(Warehouse.code).where(Warehouse.active.is_(True))
+                                    .order_by(Warehouse.code)))
+
+
+@socketio.on("connect", namespace=NAMESPACE)
+def _connect_live(auth: Any = None) -> None:
+    """Authenticated clients join the rooms of every warehouse they may see; strangers are refused."""
+    from flask_socketio import join_room
+
     principal = _connecting_principal(auth)
     if principal is None or not principal.can("stock:read"):
         raise ConnectionRefusedError("authentication required")
-    with current_app.extensions["warehouse.db"].reading() as session:
-        codes = list(session.scalars(select(Warehouse.code).where(Warehouse.active.is_(True))))
-    for code in codes:
+    for code in _visible_warehouses():
         join_room(warehouse_room(code), namespace=NAMESPACE)
+
+
+@socketio.on("subscribe", namespace=NAMESPACE)
+def _subscribe(message: Any = None) -> dict[str, Any]:
+    """Narrow (or widen back) the warehouses this client hears about: ``{"warehouses": [codes]}``;
+    an empty list means all. The acknowledgement names the rooms now joined, or the error."""
+    from flask_socketio import join_room, leave_room, rooms
+
+    wanted = message.get("warehouses") if isinstance(message, dict) else None
+    if not isinstance(wanted, list) or not all(isinstance(code, str) for code in wanted):
+        return {"error": 'send {"warehouses": ["CODE", ...]} (an empty list for all)'}
+    visible = _visible_warehouses()
+    unknown = sorted(set(wanted) - set(visible))
+    if unknown:
+        return {"error": f"unknown or inactive warehouse: {', '.join(unknown)}"}
+    chosen = sorted(set(wanted)) or visible
+    keep = {warehouse_room(code) for code in chosen}
+    for room in rooms(namespace=NAMESPACE):
+        if room.startswith("warehouse:") and room not in keep:
+            leave_room(room, namespace=NAMESPACE)
+    for room in keep:
+        join_room(room, namespace=NAMESPACE)
+    return {"warehouses": chosen}
