@@ -40,6 +40,12 @@ def _choice(*allowed: str) -> Callable[[str], str]:
     return parse
 
 
+def _printers(value: str) -> str:
+    from hardware.printers import parse_address
+
+    return ",".join(str(parse_address(part)) for part in value.split(",") if part.strip())
+
+
 SETTINGS: tuple[Setting, ...] = (
     Setting("WAREHOUSE_DATABASE_URL", "DATABASE_URL", str, None,
             "SQLAlchemy URL. Default: SQLite file `instance/warehouse.db`. "
@@ -47,6 +53,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("WAREHOUSE_REDIS_URL", "REDIS_URL", str, None,
             "Redis URL used as the Socket.IO message queue so several server processes share "
             "live rooms. Unset: in-process only."),
+    Setting("WAREHOUSE_REDIS_CHANNEL", "REDIS_CHANNEL", str, "warehouse-live",
+            "Redis pub/sub channel for live events. Channels are shared by every database of a Redis "
+            "server: give each deployment that shares one its own."),
     Setting("WAREHOUSE_SECRET_KEY", "SECRET_KEY", str, None,
             "Signs enrolment tokens. Default: a random key kept in `instance/secret_key`. "
             "Set it explicitly when running several processes or hosts."),
@@ -84,8 +93,12 @@ SETTINGS: tuple[Setting, ...] = (
             "How often an idle dispatcher looks for due deliveries (commits in its own process wake it at once)."),
     Setting("WAREHOUSE_WEBHOOK_ROTATION_HOURS", "WEBHOOK_ROTATION_HOURS", float, 24.0,
             "After a webhook secret is rotated, how long the previous secret keeps signing next to the new one."),
-    Setting("WAREHOUSE_LOW_STOCK_AT", "LOW_STOCK_AT", int, 0,
-            "`stock.low` is sent when a decrease leaves an item's available stock in a warehouse at or below this."),
+    Setting("WAREHOUSE_DECODER", "DECODER", _choice("auto", "zxing-cpp", "pyzbar", "opencv"), "auto",
+            "Barcode decoder for camera frames sent to `POST /api/v1/scans/decode`. `auto`: the best available "
+            "(zxing-cpp, then pyzbar, then OpenCV); health lists which are available."),
+    Setting("WAREHOUSE_LABEL_PRINTER", "LABEL_PRINTER", _printers, None,
+            "`host:port` of the ZPL label printer (raw TCP, port 9100 if left out); several comma-separated, "
+            "the first is the default. Unset: printing answers 503."),
 )
 
 
