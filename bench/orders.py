@@ -1,7 +1,7 @@
 """Orders allocated per second over HTTP on PostgreSQL, beside a minimal ORM transaction on the same database.
 
     .venv/bin/python bench/orders.py [--url postgresql+psycopg://postgres@127.0.0.1:5432/test]
-                                     [--clients 16] [--orders 800]
+                                     [--clients 16] [--orders 800] [--server inprocess|gunicorn]
 
 Creates a scratch database next to the one in ``--url`` (dropped at the end), migrates it, and serves the
 app from a threaded WSGI server on loopback in this process. Two warehouses hold two SKUs: a scarce one
@@ -10,12 +10,22 @@ place their share of ``--orders`` paid orders, half for each SKU. The reference 
 cost through the same SQLAlchemy ORM: one transaction that inserts a row and updates one locked row, by the
 same number of threads, on the same database, in the same run. It prints both rates, their ratio (target
 >= 0.5x) and the oversold count (units reserved beyond on hand: must be 0). Bounded; loopback only.
+
+``--server inprocess`` (the default) serves the app from a thread pool inside this process, so the 16 HTTP
+clients and the server share one interpreter lock: on a two-core machine that lock, not the database, is
+what caps the rate. ``--server gunicorn`` serves it the way production does (``wsgi.py``: one gunicorn
+process, many threads; ``--workers N`` for more processes) in a process group of its own, stopped at the end.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import signal
+import socket
+import subprocess
 import sys
+import tempfile
 import threading
 import time
 import uuid
@@ -62,7 +72,71 @@ def admin_engine(url: str) -> Any:
     return create_engine(make_url(url).set(database="postgres"), isolation_level="AUTOCOMMIT", poolclass=NullPool)
 
 
-def run(url: str, clients: int, total: int) -> int:
+class Served:
+    """A running server: ``base`` URL; calling it stops the server."""
+
+    def __init__(self, base: str, stop: Any) -> None:
+        self.base, self._stop = base, stop
+
+    def __call__(self) -> None:
+        self._stop()
+
+
+def serve(kind: str, url: str, database: Database, workers: int = 1) -> Served:
+    if kind == "inprocess":
+        import logging
+
+        from werkzeug.serving import make_server
+
+        app = create_app({"INSTANCE_DIR": "/tmp", "SECRET_KEY": "bench", "LOG_LEVEL": "WARNING"}, db=database)
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one log line per request would be measured too
+        server = make_server("127.0.0.1", 0, app, threaded=True)
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+
+        def stop_inprocess() -> None:
+            server.shutdown()
+            server.server_close()
+
+        return Served(f"http://127.0.0.1:{server.server_port}/api/v1", stop_inprocess)
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = int(probe.getsockname()[1])
+    folder = tempfile.mkdtemp(prefix="bench-orders-")
+    env = {**os.environ, "WAREHOUSE_DATABASE_URL": url, "WAREHOUSE_SECRET_KEY": "bench",
+           "WAREHOUSE_INSTANCE_DIR": folder, "WAREHOUSE_LOG_LEVEL": "WARNING", "WAREHOUSE_WEBHOOK_DISPATCHER": "off"}
+    log = open(Path(folder) / "gunicorn.log", "wb")
+    # Its own session: Ctrl+C reaches us, and stopping its process group stops only what we started.
+    process = subprocess.Popen([sys.executable, "-m", "gunicorn", "-w", str(workers), "--threads", "32", "-b",
+                                f"127.0.0.1:{port}", "--control-socket", str(Path(folder) / "gunicorn.ctl"),
+                                "wsgi:app"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+                               start_new_session=True)
+
+    def stop_gunicorn() -> None:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait(timeout=5)
+        log.close()
+
+    base = f"http://127.0.0.1:{port}/api/v1"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if requests.get(base + "/health", timeout=10).status_code == 200:
+                return Served(base, stop_gunicorn)
+        except requests.RequestException:  # not listening yet, or still importing the app
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            stop_gunicorn()
+            raise RuntimeError("gunicorn did not start: " + (Path(folder) / "gunicorn.log").read_text()[-2000:])
+        time.sleep(0.2)
+
+
+def run(url: str, clients: int, total: int, server_kind: str = "inprocess", workers: int = 1) -> int:
     name = f"wh_bench_orders_{uuid.uuid4().hex[:8]}"
     with admin_engine(url).connect() as admin:
         admin.execute(text(f'CREATE DATABASE "{name}"'))
@@ -78,17 +152,8 @@ def run(url: str, clients: int, total: int) -> int:
             accounts.create_user(session, username="bench-shop", role="integration", actor_id=None)
             _, admin_token = accounts.create_token(session, username="bench-admin", name="bench", actor_id=None)
             _, shop_token = accounts.create_token(session, username="bench-shop", name="bench", actor_id=None)
-        app = create_app({"INSTANCE_DIR": "/tmp", "SECRET_KEY": "bench", "LOG_LEVEL": "WARNING"}, db=database)
-        import logging
-
-        from werkzeug.serving import make_server
-
-        logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one log line per request would be measured too
-
-        server = make_server("127.0.0.1", 0, app, threaded=True)
-        thread = threading.Thread(target=server.serve_forever, daemon=True)
-        thread.start()
-        base = f"http://127.0.0.1:{server.server_port}/api/v1"
+        stop = serve(server_kind, scratch, database, workers)
+        base = stop.base
         admin = {"Authorization": f"Bearer {admin_token}"}
         shop = {"Authorization": f"Bearer {shop_token}"}
         try:
@@ -130,8 +195,7 @@ def run(url: str, clients: int, total: int) -> int:
             orders_elapsed = time.perf_counter() - started
             placed = (total // clients) * clients
         finally:
-            server.shutdown()
-            server.server_close()
+            stop()
         with database.reading() as session:
             oversold = sum(max(0, int(reserved) - int(on_hand)) for on_hand, reserved in session.execute(
                 select(StockLevel.on_hand, StockLevel.reserved).where(StockLevel.is_virtual.is_(False))))
@@ -162,7 +226,8 @@ def run(url: str, clients: int, total: int) -> int:
     orders_rate = placed / orders_elapsed
     reference_rate = placed / reference_elapsed
     ratio = orders_rate / reference_rate
-    print(f"orders over HTTP:     {placed} orders, {clients} clients, {orders_elapsed:.1f} s, "
+    print(f"orders over HTTP:     {placed} orders, {clients} clients, {orders_elapsed:.1f} s, server {server_kind}"
+          f"{f' -w {workers}' if server_kind == 'gunicorn' else ''}, "
           f"{orders_rate:.0f} orders/s  {dict(sorted(statuses.items()))}")
     print(f"reference ORM txn:    {placed} transactions, {clients} threads, {reference_elapsed:.1f} s, "
           f"{reference_rate:.0f} txn/s")
@@ -176,10 +241,17 @@ def main() -> int:
     parser.add_argument("--url", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--orders", type=int, default=800)
+    parser.add_argument("--server", choices=("inprocess", "gunicorn"), default="inprocess",
+                        help="serve the app in this process (default) or under gunicorn --threads 32")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="gunicorn worker processes (several need WAREHOUSE_REDIS_URL in production, for "
+                             "Socket.IO; the API alone does not)")
     args = parser.parse_args()
     if not 1 <= args.clients <= 64 or not args.clients <= args.orders <= 20_000:
         parser.error("use 1-64 clients and clients..20000 orders")
-    return run(args.url, args.clients, args.orders)
+    if not 1 <= args.workers <= 8:
+        parser.error("use 1-8 workers")
+    return run(args.url, args.clients, args.orders, args.server, args.workers)
 
 
 if __name__ == "__main__":

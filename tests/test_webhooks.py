@@ -262,8 +262,11 @@ def test_stock_changes_reach_a_real_receiver_signed(service: Service, receiver: 
     service.adjust("PLAIN", 2, location="W1-A2")
     last = service.adjust("PLAIN", -7 + 2, location="W1-A1")
     wait_for(lambda: len(receiver.received) == 3, what="three deliveries")  # three changes
+    # From here, below one unit available in W1 is low; a draft purchase order refills it.
+    service.api.ok("PUT", f"{V1}/replenishment/rules", {"sku": "PLAIN", "warehouse": "W1", "minimum": 1,
+                                                       "maximum": 10, "supplier": "ACME"}, as_="super1")
 
-    service.adjust("PLAIN", -2, location="W1-A2")  # leaves nothing available: stock.low too
+    service.adjust("PLAIN", -2, location="W1-A2")  # leaves nothing available: below the minimum, stock.low
     wait_for(lambda: len(receiver.received) == 5, what="the change and stock.low")
     payloads = [verified(created["secret"], headers, body) for headers, body in receiver.received]
     changed = [p for p in payloads if p["type"] == "stock.changed"]

@@ -1,10 +1,10 @@
 """Customer returns (RMAs) end to end through the HTTP API: graded by two people, posted by grade,
 and ``return.received`` announced once, only when every line is verified.
 
-The event is observed where it leaves the process: ``warehouse.realtime.announce`` queues an emit
-that runs only after the request's transaction commits, and that emit calls
+The event is observed where it leaves the process: ``warehouse.realtime.announce`` hands an emit
+to the emitter thread only after the request's transaction commits, and that thread calls
 ``warehouse.realtime.socketio.emit``; the ``emitted`` fixture replaces that one method with a
-recorder. So a test sees exactly what a Socket.IO client would be sent, when it would be sent, and
+recorder (and waits for the thread before it is read). So a test sees exactly what a Socket.IO client would be sent, when it would be sent, and
 nothing from a request that was refused and rolled back; it does not take the service's word for it.
 """
 
@@ -13,10 +13,8 @@ from __future__ import annotations
 from typing import Any, Iterator
 
 import pytest
-from flask import Flask
 
-from tests.conftest import Api, count_moves, table_counts
-from warehouse import realtime
+from tests.conftest import Api, Emitted, count_moves, table_counts
 from warehouse.db import Database
 
 GS = "\x1d"
@@ -37,19 +35,8 @@ def returns_site(api: Api, site: dict[str, Any]) -> Iterator[dict[str, Any]]:
     assert report["ok"] is True, report["breaches"]
 
 
-@pytest.fixture
-def emitted(app: Flask, monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, Any, Any]]:
-    """Every Socket.IO emit the app makes, as (event, payload, room). ``app`` first: creating it gives
-    the shared SocketIO its server, without which announce() emits nothing at all."""
-    assert realtime.socketio.server is not None
-    sent: list[tuple[str, Any, Any]] = []
-    monkeypatch.setattr(realtime.socketio, "emit",
-                        lambda event, payload, **kwargs: sent.append((event, payload, kwargs.get("to"))))
-    return sent
-
-
-def received(sent: list[tuple[str, Any, Any]]) -> list[Any]:
-    return [payload for event, payload, _ in sent if event == "return.received"]
+def received(emitted: Emitted) -> list[Any]:
+    return [payload for payload, _ in emitted.of("return.received")]
 
 
 def stock(api: Api, sku: str) -> dict[tuple[str, str | None], int]:
@@ -73,7 +60,7 @@ def confirmed(api: Api, task: int, line: int, as_: str, **body: Any) -> dict[str
 
 
 def test_rma_graded_by_two_people_lands_by_grade_and_is_announced_once(api: Api, returns_site: dict,
-                                                                        emitted: list) -> None:
+                                                                        emitted: Emitted) -> None:
     rma = create_rma(api, "RMA-1", [{"sku": "PLAIN", "quantity": 3, "reason": "too small"},
                                     {"sku": "LOTTED", "quantity": 2}], customer="ACME B.V.")
     task = rma["id"]
@@ -131,7 +118,7 @@ def test_rma_graded_by_two_people_lands_by_grade_and_is_announced_once(api: Api,
 
 
 def test_graders_who_disagree_open_a_discrepancy_and_post_nothing(api: Api, db: Database, returns_site: dict,
-                                                                  emitted: list) -> None:
+                                                                  emitted: Emitted) -> None:
     task = create_rma(api, "RMA-2", [{"sku": "PLAIN", "quantity": 2}])["id"]
     moves = count_moves(db)
     confirmed(api, task, 1, "op1", quantity=2, location="W1-RET", item="PLAIN", grade="resellable")
@@ -160,7 +147,7 @@ def test_graders_who_disagree_open_a_discrepancy_and_post_nothing(api: Api, db: 
 
 
 def test_refused_confirmations_write_nothing_but_the_scan_log(api: Api, db: Database, returns_site: dict,
-                                                              emitted: list) -> None:
+                                                              emitted: Emitted) -> None:
     task = create_rma(api, "RMA-3", [{"sku": "PLAIN", "quantity": 2}, {"sku": "LOTTED", "quantity": 1}])["id"]
     good = {"location": "W1-RET", "item": "PLAIN", "grade": "resellable"}
     attempts = [
@@ -197,7 +184,7 @@ def test_refused_confirmations_write_nothing_but_the_scan_log(api: Api, db: Data
 
 def test_short_return_posts_what_arrived_and_the_shortfall_waits_for_a_supervisor(api: Api, db: Database,
                                                                                    returns_site: dict,
-                                                                                   emitted: list) -> None:
+                                                                                   emitted: Emitted) -> None:
     task = create_rma(api, "RMA-4", [{"sku": "PLAIN", "quantity": 5}, {"sku": "LOTTED", "quantity": 4}])["id"]
     confirmed(api, task, 1, "op1", quantity=3, location="W1-RET", item=PLAIN_GTIN, grade="resellable")
     short = confirmed(api, task, 1, "super2", quantity=3, location="W1-RET", item=PLAIN_GTIN, grade="resellable")
@@ -236,7 +223,7 @@ def test_short_return_posts_what_arrived_and_the_shortfall_waits_for_a_superviso
 
 
 def test_units_arriving_after_a_short_return_are_counted_on_recount_never_posted_twice(api: Api, returns_site: dict,
-                                                                                      emitted: list) -> None:
+                                                                                      emitted: Emitted) -> None:
     task = create_rma(api, "RMA-5", [{"sku": "PLAIN", "quantity": 5}])["id"]
     for who in ("op1", "op2"):
         short = confirmed(api, task, 1, who, quantity=3, location="W1-RET", item="PLAIN", grade="resellable")
@@ -291,7 +278,7 @@ def test_an_rma_is_entered_once_and_checked_before_anything_is_written(api: Api,
 
 def test_a_line_of_which_nothing_arrived_is_confirmed_as_zero_and_goes_to_review(api: Api, db: Database,
                                                                                    returns_site: dict,
-                                                                                   emitted: list) -> None:
+                                                                                   emitted: Emitted) -> None:
     task = create_rma(api, "RMA-9", [{"sku": "PLAIN", "quantity": 1}, {"sku": "LOTTED", "quantity": 2}])["id"]
     confirmed(api, task, 1, "op1", quantity=1, location="W1-RET", item="PLAIN", grade="resellable")
     confirmed(api, task, 1, "op2", quantity=1, location="W1-RET", item="PLAIN", grade="resellable")

@@ -7,6 +7,7 @@ from warehouse.db import Base
 from warehouse.idempotency import IdempotencyRecord
 from warehouse.locations.models import Location, Warehouse, Zone
 from warehouse.orders.models import Order, OrderAllocation, OrderLine, PostalCode
+from warehouse.replenishment.models import PurchaseOrder, PurchaseOrderLine, ReplenishmentRule
 from warehouse.scanning.models import ScanLog
 from warehouse.stock.models import LedgerHead, Move, MoveSerial, StockLevel
 from warehouse.tasks.models import Confirmation, Discrepancy, Task, TaskLine, VerificationPolicy
@@ -17,5 +18,5 @@ __all__ = [
     "Location", "LoginEvent", "Lot", "Move", "MoveSerial", "PackSize", "ScanLog", "SerialNumber", "StockLevel",
     "User", "Warehouse", "Zone", "Task", "TaskLine", "Confirmation", "Discrepancy", "VerificationPolicy",
     "WebhookAttempt", "WebhookDelivery", "WebhookSubscription", "Order", "OrderAllocation", "OrderLine",
-    "PostalCode",
+    "PostalCode", "PurchaseOrder", "PurchaseOrderLine", "ReplenishmentRule",
 ]

@@ -3,8 +3,9 @@
 An ``OrderAllocation`` is units of one stock bucket (location, item, lot) held for one order line.
 While it is ``reserved`` its units are counted in ``StockLevel.reserved``; when a pick task takes it
 over (``task_line_id``), the pick line holds those same units (no second reservation) until they are
-picked (``picked``) or handed back (``reserved`` again, task line cleared). ``released`` allocations
-are history: cancelled, replaced, or not found on the shelf (then the line is backordered).
+picked (``picked``) or handed back (``reserved`` again, task line cleared). Once packed they are
+``shipped`` (moved to the customer; ``task_line_id`` still names the pick line). ``released`` allocations
+are history: cancelled, replaced, not found on the shelf or lost at packing (then the line is backordered).
 """
 
 from __future__ import annotations
@@ -25,6 +26,9 @@ class OrderStatus(str, enum.Enum):
     ALLOCATED = "allocated"
     PARTIALLY_ALLOCATED = "partially_allocated"
     BACKORDERED = "backordered"
+    # Some units have left for the customer (the rest is still to ship, or backordered).
+    PARTIALLY_SHIPPED = "partially_shipped"
+    SHIPPED = "shipped"
     CANCELLED = "cancelled"
 
 

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from warehouse.accounts.principal import Principal
-from warehouse.api import Api, WithStatus
+from warehouse.api import Api, Page, WithStatus
 from warehouse.orders import services
 from warehouse.orders.models import Order
 from warehouse.orders.schemas import (
@@ -18,6 +18,7 @@ from warehouse.orders.schemas import (
     OrderLinesIn,
     OrderOut,
     OrderPickTaskIn,
+    OrderQuery,
 )
 from warehouse.picking.routes import PickTaskOut
 from warehouse.tasks.models import Task
@@ -34,6 +35,12 @@ api = Api("orders", __name__)
 def create_order(session: Session, actor: Principal, body: dict[str, Any]) -> Order | WithStatus:
     order, created = services.create_order(session, actor_id=actor.user_id, **body)
     return order if created else WithStatus(order, 200)
+
+
+@api.get("/orders", permission="stock:read", query=OrderQuery, response=OrderOut, paginated=True, tags=["orders"],
+         errors=(422,), summary="Orders, newest first; filter by status or external_id (pages: page, per_page)")
+def list_orders(session: Session, query: dict[str, Any]) -> Page:
+    return services.list_orders(session, query)
 
 
 @api.get("/orders/<int:order_id>", permission="stock:read", response=OrderOut, tags=["orders"], errors=(404,),
@@ -62,6 +69,16 @@ def allocate_order(session: Session, actor: Principal, order_id: int) -> Order:
           summary="Cancel: release every reservation (409 once it is being picked or picked)")
 def cancel_order(session: Session, actor: Principal, order_id: int) -> Order:
     return services.cancel(session, order_id=order_id, actor_id=actor.user_id)
+
+
+@api.post("/orders/<int:order_id>/ship", permission="tasks:work", response=OrderOut, idempotent=True,
+          tags=["orders"], errors=(404, 409),
+          summary="Ship what has passed the pack check: the packed units move from the packing station to the "
+                  "customer in one transaction, the lines count them as shipped and order.shipped is announced "
+                  "with the lots. What is not packed yet ships on a later call (409 if nothing is ready). "
+                  "Honours Idempotency-Key.")
+def ship_order(session: Session, actor: Principal, order_id: int, idempotency_key: str | None = None) -> Order:
+    return services.ship(session, order_id=order_id, actor_id=actor.user_id, idempotency_key=idempotency_key)
 
 
 @api.put("/orders/<int:order_id>/lines", permission="orders:write", body=OrderLinesIn, response=OrderOut,

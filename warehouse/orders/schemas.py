@@ -4,8 +4,9 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from warehouse.orders.services import allocations_of
-from warehouse.schemas import Code, StrictBoolean, StrictFloat, StrictInteger, Text
+from warehouse.orders.models import OrderStatus
+from warehouse.orders.services import allocations_of, shipped_of
+from warehouse.schemas import Code, PageQuery, StrictBoolean, StrictFloat, StrictInteger, Text
 
 MAX_LINES = 1000
 
@@ -61,6 +62,7 @@ class OrderLineOut(Schema):
     sku = fields.String()
     quantity = fields.Integer()
     backordered = fields.Integer()
+    shipped = fields.Function(shipped_of, metadata={"description": "Units that have left for the customer."})
     allocations = fields.Function(lambda line: AllocationOut(many=True).dump(allocations_of(line)))
 
 
@@ -80,6 +82,11 @@ class OrderOut(Schema):
     lines = fields.List(fields.Nested(OrderLineOut))
     created_at = fields.DateTime()
     updated_at = fields.DateTime()
+
+
+class OrderQuery(PageQuery):
+    status = fields.String(validate=validate.OneOf([status.value for status in OrderStatus]))
+    external_id = Text(max_length=64)
 
 
 class AvailabilityQuery(Schema):

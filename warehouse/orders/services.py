@@ -5,9 +5,12 @@ Allocation happens when an order is paid (at creation with ``paid: true``, or ``
 
 1. Every active warehouse is a candidate, nearest first by great-circle (haversine) distance from the
    ship-to, ties by code.
-2. All candidate buckets of the order's items, in every candidate warehouse's pickable bins, are locked
-   at once in one fixed (location, item, lot) order (``warehouse.stock.reservations``): concurrent orders
-   queue, never deadlock, and what is read cannot change before it is reserved.
+2. All candidate buckets of the order's items, in every candidate warehouse's pickable bins, are read
+   without locks and the plan (3, 4) made from them; each planned bucket is then reserved with one guarded
+   UPDATE, in one fixed (location, item, lot) order, so rows are held only from there to the commit. If a
+   concurrent order took some of those units meanwhile, the guard refuses, that attempt is rolled back
+   and the order is planned again with every candidate bucket locked at once in that same order
+   (``warehouse.stock.reservations``): concurrent orders queue, never deadlock, never oversell.
 3. If one warehouse can fill every line that still needs stock, the nearest such warehouse fills the
    whole order (one parcel beats a nearer partial shipment). Otherwise each line is filled from the
    nearest warehouse that has stock, then the next, splitting only as needed.
@@ -27,7 +30,7 @@ import io
 import json
 import math
 from collections import defaultdict
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
@@ -35,11 +38,11 @@ from sqlalchemy.orm import Session, selectinload
 from warehouse.audit.services import record as audit
 from warehouse.catalog.models import Item
 from warehouse.catalog.services import item_by_sku, item_for_floor_line
-from warehouse.config import current_setting
 from warehouse.db import utcnow
 from warehouse.errors import Conflict, InvalidInput, NotFound
-from warehouse.locations.models import Location, Warehouse
-from warehouse.locations.services import warehouse_by_code
+from warehouse.api import Page
+from warehouse.locations.models import Location, LocationType, Warehouse
+from warehouse.locations.services import virtual_location, warehouse_by_code
 from warehouse.orders.models import (
     LIVE_ALLOCATIONS,
     AllocationStatus,
@@ -50,14 +53,15 @@ from warehouse.orders.models import (
     PostalCode,
 )
 from warehouse.picking import services as picking
+from warehouse.queries import paginate
 from warehouse.realtime import announce
+from warehouse.stock.ledger import post_move
 from warehouse.stock.models import StockLevel
-from warehouse.stock.reservations import Bucket, Stock, change_reserved, lock_stock
-from warehouse.tasks.models import Task, TaskLine
+from warehouse.stock import watch
+from warehouse.stock.reservations import Bucket, Stock, change_reserved, lock_stock, try_reserve
+from warehouse.tasks.models import LineStatus, Task, TaskLine, Workflow
 
 EARTH_RADIUS_KM = 6371.0088
-# A reservation that leaves a warehouse with this many or fewer available units of an item (having had
-# more) announces stock.low, so the order system and buyers hear of it before it runs out.
 
 
 def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
@@ -186,14 +190,23 @@ def create_order(session: Session, *, actor_id: int | None, external_id: str, pa
     order = Order(external_id=external_id, status=OrderStatus.PENDING_PAYMENT.value, paid=paid, latitude=latitude,
                   longitude=longitude, postcode=postcode, country=country, fingerprint=fingerprint,
                   created_by=actor_id, paid_at=utcnow() if paid else None,
-                  lines=[OrderLine(line_no=number, item=item, quantity=quantity, backordered=quantity)
+                  # allocations=[]: a new line holds nothing, and saying so spares a lazy load later (inside
+                  # the stock locks, where every statement counts).
+                  lines=[OrderLine(line_no=number, item=item, item_id=item.id, quantity=quantity,
+                                   backordered=quantity, allocations=[])
                          for number, (item, quantity) in enumerate(wanted, start=1)])
     session.add(order)
-    session.flush()
-    audit(session, actor_id=actor_id, action="order.created", target=f"orders/{order.id}", external_id=external_id,
-          paid=paid)
+
+    def created() -> None:
+        audit(session, actor_id=actor_id, action="order.created", target=f"orders/{order.id}",
+              external_id=external_id, paid=paid)
+
     if paid:
-        _allocate(session, order)
+        # The order is written once, by the allocation's flush, already in its allocated state.
+        _allocate(session, order, written=created)
+    else:
+        session.flush()
+        created()
     return order, True
 
 
@@ -243,7 +256,8 @@ def replace_lines(session: Session, *, order_id: int, actor_id: int | None, line
     held = [a for line in order.lines for a in line.allocations if a.status == AllocationStatus.RESERVED.value]
     order.lines.clear()
     session.flush()  # the old lines and their allocations go (their release is written below)
-    order.lines.extend(OrderLine(line_no=number, item=item, quantity=quantity, backordered=quantity)
+    order.lines.extend(OrderLine(line_no=number, item=item, quantity=quantity, backordered=quantity,
+                                 allocations=[])
                        for number, (item, quantity) in enumerate(wanted, start=1))
     session.flush()
     audit(session, actor_id=actor_id, action="order.changed", target=f"orders/{order.id}",
@@ -301,6 +315,10 @@ def _live(line: OrderLine) -> int:
     return sum(a.quantity for a in line.allocations if a.status in LIVE_ALLOCATIONS)
 
 
+def shipped_of(line: OrderLine) -> int:
+    return sum(a.quantity for a in line.allocations if a.status == AllocationStatus.SHIPPED.value)
+
+
 def _set_status(order: Order) -> None:
     for line in order.lines:
         line.backordered = max(0, line.quantity - _live(line))
@@ -311,7 +329,12 @@ def _set_status(order: Order) -> None:
         order.status = OrderStatus.PENDING_PAYMENT.value
         return
     backordered = sum(line.backordered for line in order.lines)
-    if backordered == 0:
+    if any(shipped_of(line) for line in order.lines):
+        # Once goods have left, that is what the order system needs to hear; each line still says what
+        # is backordered.
+        done = all(shipped_of(line) == line.quantity for line in order.lines)
+        order.status = OrderStatus.SHIPPED.value if done else OrderStatus.PARTIALLY_SHIPPED.value
+    elif backordered == 0:
         order.status = OrderStatus.ALLOCATED.value
     elif backordered == sum(line.quantity for line in order.lines):
         order.status = OrderStatus.BACKORDERED.value
@@ -342,8 +365,63 @@ def _plan(stock: Stock, sites: list[Warehouse], needs: list[tuple[OrderLine, int
     return plan
 
 
-def _allocate(session: Session, order: Order, *, release: Iterable[Release] = ()) -> None:
+def _allocate(session: Session, order: Order, *, release: Iterable[Release] = (),
+              written: Callable[[], None] | None = None) -> None:
+    """Allocate what the order still needs (see the module's docstring for the rules).
+
+    Orders for the same SKUs queue on the same stock rows, and every statement run while holding them
+    makes the queue slower. So, unless buckets are also being released (a change of lines), the plan is
+    made from an unlocked read, the order, its lines and allocations are written, and only then is each
+    planned bucket reserved with one guarded UPDATE, in lock order: the rows are held from that UPDATE to
+    the commit only. If another order took some of those units since the read, a guard refuses, what
+    was reserved is rolled back, and the allocation is planned again with every candidate row locked,
+    as before. The guard, not the read, is what makes overselling impossible. ``written`` runs once the
+    order is written (it has its id), before any stock row is locked: the caller's audit record, say."""
     release = list(release)
+    with session.no_autoflush:
+        watch.prepare(session, {line.item_id for line in order.lines} | {item_id for _, item_id, _, _ in release})
+    if not release:
+        with session.no_autoflush:
+            stock, sites, made = _reserve_plan(session, order, [], lock=False)
+        session.flush()  # the order (new ones once, in their final state), its lines and allocations
+        if written is not None:
+            written()
+            written = None
+        if _try_write(session, stock):
+            _announce(session, order, sites)
+            return
+        for allocation in made:
+            allocation.line.allocations.remove(allocation)
+        session.flush()
+    # Nothing is flushed until the plan is made and the order's status set.
+    with session.no_autoflush:
+        stock, sites, _ = _reserve_plan(session, order, release, lock=True)
+    stock.write(session)
+    session.flush()
+    if written is not None:
+        written()
+    _announce(session, order, sites)
+
+
+def _try_write(session: Session, stock: Stock) -> bool:
+    """Reserve what the unlocked plan took, bucket by bucket in lock order, inside a savepoint: on the
+    first refusal the savepoint is rolled back, which also lets go of the rows locked so far, so the
+    locked retry takes every lock in order again (holding one while asking for an earlier one could
+    deadlock against another allocation)."""
+    savepoint = session.begin_nested()
+    for bucket in stock.locked:
+        if bucket.taken and not try_reserve(session, location_id=bucket.location.id, item_id=bucket.item.id,
+                                            lot_id=bucket.lot.id if bucket.lot else None, quantity=bucket.taken):
+            savepoint.rollback()
+            return False
+    savepoint.commit()
+    return True
+
+
+def _reserve_plan(session: Session, order: Order, release: list[Release], *,
+                  lock: bool) -> tuple[Stock, list[Warehouse], list[OrderAllocation]]:
+    """Read (``lock``: and lock) the candidate stock, plan the order's reservations and record them on the
+    order (allocations, status); the caller writes the reservations."""
     sites = sorted(session.scalars(select(Warehouse).where(Warehouse.active.is_(True))),
                    key=lambda site: (haversine_km(order.latitude, order.longitude, site.latitude, site.longitude),
                                      site.code))
@@ -357,39 +435,30 @@ def _allocate(session: Session, order: Order, *, release: Iterable[Release] = ()
             bins[location_id] = session.get_one(Location, location_id)
         if item_id not in items:
             items[item_id] = session.get_one(Item, item_id)
-    stock = lock_stock(session, bins=bins, items=items.values())
+    stock = lock_stock(session, bins=bins, items=items.values(), lock=lock)
     buckets = {(b.location.id, b.item.id, b.lot_key): b for b in stock.locked}
     for location_id, item_id, lot_id, quantity in release:
         bucket = buckets[(location_id, item_id, lot_id or 0)]
         bucket.available += quantity
         bucket.taken -= quantity
-    before = {(site.id, item_id): stock.available(item_id, _in(site)) for site in sites for item_id in items}
     # Buckets in bins no longer pickable (deactivated, awaiting a recount) are only there to be released.
     for item_buckets in stock.by_item.values():
         item_buckets[:] = [bucket for bucket in item_buckets if bucket.location.id in pickable]
     plan = _plan(stock, sites, [(line, line.quantity - _live(line)) for line in order.lines])
-    stock.write(session)
+    made = []
     for line, bucket, units in plan:
-        line.allocations.append(OrderAllocation(
+        made.append(OrderAllocation(
             warehouse_id=bucket.location.warehouse_id, location=bucket.location, item_id=bucket.item.id,
             lot=bucket.lot, quantity=units, status=AllocationStatus.RESERVED.value))
-    session.flush()
+        line.allocations.append(made[-1])
     _set_status(order)
-    _announce(session, order, sites)
-    threshold = int(current_setting("LOW_STOCK_AT"))
-    for site in sites:
-        for item_id, item in items.items():
-            now = stock.available(item_id, _in(site))
-            if before[(site.id, item_id)] > threshold >= now and any(
-                    bucket.location.warehouse_id == site.id for _, bucket, _ in plan):
-                announce(session, "stock.low", {"sku": item.sku, "warehouse": site.code, "available": now,
-                                                "threshold": threshold}, [site.code])
+    return stock, sites, made
 
 
 def event_payload(order: Order) -> dict[str, Any]:
     return {"order_id": order.id, "external_id": order.external_id, "status": order.status,
             "lines": [{"sku": line.item.sku, "quantity": line.quantity, "backordered": line.backordered,
-                       "allocations": allocations_of(line)} for line in order.lines]}
+                       "shipped": shipped_of(line), "allocations": allocations_of(line)} for line in order.lines]}
 
 
 def allocations_of(line: OrderLine) -> list[dict[str, Any]]:
@@ -459,6 +528,14 @@ class OrderReservations:
     def _allocation(self, session: Session, line: TaskLine) -> OrderAllocation | None:
         return session.get(OrderAllocation, line.details["allocation_id"])
 
+    def picking(self, session: Session, line: TaskLine) -> None:
+        """Queue behind any other change of the order (a shipment, a payment) before the pick posts stock:
+        the order row is always locked before stock rows, so the two never wait on each other in a circle,
+        and the status written afterwards is computed from what they committed."""
+        allocation = self._allocation(session, line)
+        if allocation is not None:
+            get_order(session, allocation.line.order_id, for_update=True)
+
     def picked(self, session: Session, line: TaskLine, *, picked: int, released: int) -> None:
         allocation = self._allocation(session, line)
         if allocation is None:
@@ -487,5 +564,147 @@ class OrderReservations:
         if allocation is not None:
             allocation.task_line_id = None  # reserved for the order again, free for another pick task
 
+    def repicked(self, session: Session, line: TaskLine, repick: Task) -> None:
+        """The units a short pick missed were reserved again on ``repick``: they are the order line's again
+        (an allocation per re-pick line, taken over by that line), unless the order has meanwhile been
+        allocated those units some other way; then the re-pick stays a pick of its own."""
+        allocation = self._allocation(session, line)
+        if allocation is None:
+            return
+        order = get_order(session, allocation.line.order_id, for_update=True)
+        order_line = allocation.line
+        units = sum(new.expected_quantity or 0 for new in repick.lines)
+        if order.status == OrderStatus.CANCELLED.value or order_line.backordered < units:
+            return
+        for new in repick.lines:
+            assert new.location_id is not None and new.item_id is not None
+            linked = OrderAllocation(warehouse_id=repick.warehouse_id, location_id=new.location_id,
+                                     item_id=new.item_id, lot_id=new.lot_id, quantity=new.expected_quantity or 0,
+                                     status=AllocationStatus.RESERVED.value, task_line_id=new.id)
+            order_line.allocations.append(linked)
+            session.flush()
+            new.details = {**new.details, "allocation_id": linked.id}
+        _set_status(order)
+
 
 picking.register_owner(OrderReservations())
+
+
+# ---------------------------------------------------------------- listing
+
+def list_orders(session: Session, query: dict[str, Any]) -> Page:
+    statement = select(Order).options(selectinload(Order.lines).selectinload(OrderLine.allocations)).order_by(
+        Order.id.desc())
+    if query.get("status"):
+        statement = statement.where(Order.status == query["status"])
+    if query.get("external_id"):
+        statement = statement.where(Order.external_id == query["external_id"])
+    return paginate(session, statement, query)
+
+
+# ---------------------------------------------------------------- shipping what is packed
+
+def _packing_lines(session: Session, order: Order, pick_line_ids: list[int]) -> tuple[dict[int, int], dict[
+        tuple[int, int, int], TaskLine]]:
+    """Pick line -> its pick task's packing task, and (packing task, item, lot) -> the packing line of this
+    order's goods there. The packing tasks are locked, so a pack check settling at the same time is either
+    seen done or not at all."""
+    pick_task_of = dict(session.execute(select(TaskLine.id, TaskLine.task_id).where(
+        TaskLine.id.in_(pick_line_ids))).all())
+    packing_tasks = dict(session.execute(
+        select(Task.parent_task_id, Task.id)
+        .where(Task.parent_task_id.in_(sorted(set(pick_task_of.values()))), Task.workflow == Workflow.PACKING.value)
+        .order_by(Task.id).with_for_update()).all())
+    packing_of = {line_id: packing_tasks[task_id] for line_id, task_id in pick_task_of.items()
+                  if task_id in packing_tasks}
+    lines: dict[tuple[int, int, int], TaskLine] = {}
+    for line in session.scalars(select(TaskLine).where(TaskLine.task_id.in_(sorted(set(packing_tasks.values()))))
+                                .execution_options(populate_existing=True)):
+        if line.details.get("order") == order.external_id and line.item_id is not None:
+            lines[(line.task_id, line.item_id, line.lot_id or 0)] = line
+    return packing_of, lines
+
+
+def ship(session: Session, *, order_id: int, actor_id: int, idempotency_key: str | None = None) -> Order:
+    """Send what is packed to the customer: per packing line that passed its check, the packed units move
+    from the packing station to the customer (``V-CUSTOMER``) and the order's picked allocations become
+    ``shipped``. Units picked but lost at packing (an approved pack mismatch wrote them off) are released
+    and the line backorders them. What is not packed yet stays picked: a later call ships it."""
+    order = get_order(session, order_id, for_update=True)
+    _require_open(order)
+    gone = (AllocationStatus.PICKED.value, AllocationStatus.SHIPPED.value)
+    taken = [a for line in order.lines for a in line.allocations if a.status in gone and a.task_line_id]
+    if not any(a.status == AllocationStatus.PICKED.value for a in taken):
+        raise Conflict(f"Order {order.external_id!r} has nothing picked that is not shipped yet.",
+                       reason="nothing_to_ship")
+    packing_of, packing = _packing_lines(session, order, sorted({a.task_line_id for a in taken if a.task_line_id}))
+    shipped_before: dict[tuple[int, int, int], int] = defaultdict(int)  # by earlier calls, per packing line
+    groups: dict[tuple[int, int, int], list[OrderAllocation]] = defaultdict(list)
+    for allocation in taken:
+        packing_id = packing_of.get(allocation.task_line_id or 0)
+        if packing_id is None:
+            continue  # still being picked: no packing task yet
+        key = (packing_id, allocation.item_id, allocation.lot_id or 0)
+        if allocation.status == AllocationStatus.SHIPPED.value:
+            shipped_before[key] += allocation.quantity
+        else:
+            groups[key].append(allocation)
+    plan: list[tuple[TaskLine, list[OrderAllocation], int]] = []
+    for key, allocations in groups.items():
+        line = packing.get(key)
+        if line is None or line.status != LineStatus.DONE.value:
+            continue  # not packed yet (or its pack check is under review): it ships later
+        packed = int(line.details.get("packed", line.expected_quantity or 0))
+        plan.append((line, allocations, max(0, min(packed - shipped_before[key],
+                                                   sum(a.quantity for a in allocations)))))
+    if not plan:
+        raise Conflict(f"Nothing of order {order.external_id!r} has passed the pack check yet; ship once it is "
+                       "packed.", reason="not_packed")
+    customer = virtual_location(session, LocationType.CUSTOMER)
+    shipment: list[dict[str, Any]] = []
+    # Moves in lock order (station, item, lot), like every other multi-bucket change.
+    plan.sort(key=lambda entry: (entry[0].location_id or 0, entry[0].item_id or 0, entry[0].lot_id or 0))
+    for line, allocations, quantity in plan:
+        assert line.item is not None and line.location is not None
+        if quantity:
+            seq = post_move(session, item=line.item, lot=line.lot, source=line.location, destination=customer,
+                            quantity=quantity, reason=f"Shipped order {order.external_id}", reason_code="ship",
+                            actor_id=actor_id, task_id=line.task_id, idempotency_key=idempotency_key).seq
+            shipment.append({"sku": line.item.sku, "quantity": quantity, "lot": line.lot.code if line.lot else None,
+                             "expiry": line.lot.expiry.isoformat() if line.lot and line.lot.expiry else None,
+                             # Serial-tracked items are refused at order intake, so orders ship none (yet).
+                             "serials": [],
+                             "warehouse": line.location.warehouse.code if line.location.warehouse else None,
+                             "from": line.location.code, "seq": seq})
+        remaining = quantity
+        for allocation in allocations:
+            if remaining >= allocation.quantity:
+                allocation.status = AllocationStatus.SHIPPED.value
+                remaining -= allocation.quantity
+                continue
+            if remaining:  # split: what shipped, and the rest that never made it through packing
+                allocation.line.allocations.append(OrderAllocation(
+                    warehouse_id=allocation.warehouse_id, location_id=allocation.location_id,
+                    item_id=allocation.item_id, lot_id=allocation.lot_id, quantity=remaining,
+                    status=AllocationStatus.SHIPPED.value, task_line_id=allocation.task_line_id))
+                allocation.quantity -= remaining
+                remaining = 0
+            allocation.status = AllocationStatus.RELEASED.value
+    session.flush()
+    _set_status(order)
+    audit(session, actor_id=actor_id, action="order.shipped", target=f"orders/{order.id}",
+          shipped=sum(entry["quantity"] for entry in shipment))
+    if shipment:
+        announce(session, "order.shipped", {**event_payload(order), "shipment": shipment},
+                 sorted({entry["warehouse"] for entry in shipment if entry["warehouse"]}))
+    return order
+
+
+def shipped_units(session: Session, *, external_id: str) -> dict[str, int] | None:
+    """SKU -> units shipped on the order with this external id (None: no such order): what a return
+    against it may bring back."""
+    order_id = session.scalar(select(Order.id).where(Order.external_id == external_id))
+    if order_id is None:
+        return None
+    order = get_order(session, order_id)
+    return {line.item.sku: shipped_of(line) for line in order.lines if shipped_of(line)}

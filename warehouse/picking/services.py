@@ -101,26 +101,24 @@ class Allocation:
 _change_reserved = change_reserved
 
 
-def _awaiting_recount(session: Session, warehouse_id: int) -> set[int]:
+def _recounting(warehouse_ids: list[int]) -> Any:
     """Bins with an unfinished recount made by a short pick: the ledger is known to be wrong there,
-    so nobody is sent to them again until the count is settled."""
+    so nobody is sent to them again until the count is settled (a subquery of their ids)."""
     parent = aliased(Task)
-    return set(session.scalars(
-        select(TaskLine.location_id).join(Task, TaskLine.task_id == Task.id)
-        .join(parent, Task.parent_task_id == parent.id)
-        .where(Task.workflow == Workflow.COUNTING.value, Task.warehouse_id == warehouse_id,
-               Task.status.in_(ACTIVE), parent.workflow == Workflow.PICKING.value)))
+    return (select(TaskLine.location_id).join(Task, TaskLine.task_id == Task.id)
+            .join(parent, Task.parent_task_id == parent.id)
+            .where(Task.workflow == Workflow.COUNTING.value, Task.warehouse_id.in_(warehouse_ids),
+                   Task.status.in_(ACTIVE), parent.workflow == Workflow.PICKING.value,
+                   TaskLine.location_id.is_not(None)))
 
 
 def pickable_bins(session: Session, warehouse_ids: list[int]) -> dict[int, Location]:
     """The active storage and pick-face bins of the warehouses that may be reserved from now (bins
     waiting for a recount after a short pick are left out)."""
-    excluded: set[int] = set()
-    for warehouse_id in warehouse_ids:
-        excluded |= _awaiting_recount(session, warehouse_id)
+    # One statement: every order allocation asks this, so it is on the hot path of order intake.
     return {location.id: location for location in session.scalars(select(Location).where(
         Location.warehouse_id.in_(warehouse_ids), Location.type.in_(PICKABLE), Location.active.is_(True),
-        Location.is_virtual.is_(False))) if location.id not in excluded}
+        Location.is_virtual.is_(False), Location.id.not_in(_recounting(warehouse_ids))))}
 
 
 def reserve(session: Session, *, warehouse_id: int, wanted: list[Wanted]) -> tuple[list[Allocation],
@@ -220,9 +218,15 @@ class ReservationOwner(Protocol):
     """Told what happens to a pick line made from an order's reservation (``details["allocation_id"]``),
     so the order's allocations follow: registered by the orders package, which picking does not import."""
 
+    def picking(self, session: Session, line: TaskLine) -> None:
+        """The line is about to be settled: take the owner's locks now, before any stock row is locked."""
+
     def picked(self, session: Session, line: TaskLine, *, picked: int, released: int) -> None: ...
 
     def handed_back(self, session: Session, line: TaskLine, *, quantity: int) -> None: ...
+
+    def repicked(self, session: Session, line: TaskLine, repick: Task) -> None:
+        """A rejected short pick of ``line`` re-reserved the missing units on ``repick``'s lines."""
 
 
 OWNERS: list[ReservationOwner] = []
@@ -312,6 +316,9 @@ class Picking:
     def settle(self, session: Session, line: TaskLine, agreed: tasks.Evidence, confirmers: list[int]) -> None:
         assert line.item is not None and line.location is not None and line.to_location is not None
         _lock_task(session, line.task_id)
+        if _owned(line):
+            for owner in OWNERS:
+                owner.picking(session, line)
         expected, picked = line.expected_quantity or 0, agreed.quantity
         order = line.details.get("order")
         seq = None
@@ -354,6 +361,9 @@ class Picking:
         _lock_task(session, discrepancy.task_id)
         line, task = discrepancy.line, discrepancy.task
         assert line.item is not None
+        if _owned(line):  # the order's lock before the stock rows a release or a re-pick locks
+            for owner in OWNERS:
+                owner.picking(session, line)
         order = line.details.get("order", "")
         if discrepancy.kind != "short_pick":
             # The pickers disagree on what they took: nothing is picked on this line.
@@ -371,6 +381,10 @@ class Picking:
                          wanted=[Wanted(order, line.item, int(line.details.get("short", 0)))],
                          reference=f"re-pick {order} (task {task.id} line {line.line_no})", parent_task_id=task.id)
         discrepancy.details = {**discrepancy.details, "repick_task_id": repick.id}
+        if _owned(line):
+            # The re-pick serves the same order: its lines must follow the order's allocations like the first.
+            for owner in OWNERS:
+                owner.repicked(session, line, repick)
         task.details = {**task.details, "repick_task_ids": [*task.details.get("repick_task_ids", []), repick.id]}
 
     def release(self, session: Session, task: Task) -> None:

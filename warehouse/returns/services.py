@@ -17,9 +17,8 @@ expected post what arrived and open ``return_short`` for the rest; a recount of 
 counts what arrives later, so nothing is ever posted twice. Once every line is done the task
 announces ``return.received`` exactly once, which is what refunds wait for.
 
-The orders of the order system do not exist yet, so an RMA names the shipped order only by its
-external reference and is not checked against the shipped order lines; that check comes with the
-order-system issue.
+An RMA names the order by the order system's external id. For an order this service shipped, the
+RMA may not return more of an item than went out; an order it never saw is taken on the RMA's word.
 """
 
 from __future__ import annotations
@@ -35,6 +34,7 @@ from warehouse.db import utcnow
 from warehouse.errors import Conflict, InvalidInput
 from warehouse.locations.models import Location, LocationType
 from warehouse.locations.services import first_location, location_for, virtual_location, warehouse_by_code
+from warehouse.orders import services as orders
 from warehouse.realtime import announce
 from warehouse.stock.ledger import post_move
 from warehouse.tasks import services as tasks
@@ -80,9 +80,18 @@ def create_return(session: Session, *, actor_id: int, rma: str, warehouse: str, 
                        task_id=existing)
     if not lines:
         raise InvalidInput.field("lines", "an RMA needs at least one line")
+    shipped = orders.shipped_units(session, external_id=order)
+    claimed: dict[str, int] = {}
     task_lines = []
     for index, line in enumerate(lines):
         item = item_for_floor_line(session, line["sku"], field=f"lines.{index}.sku", work="returning")
+        claimed[item.sku] = claimed.get(item.sku, 0) + line["quantity"]
+        # An order we shipped bounds what may come back; one we never saw (shipped before this system,
+        # or by another) is taken on the RMA's word, as the order system issued it.
+        if shipped is not None and claimed[item.sku] > shipped.get(item.sku, 0):
+            raise InvalidInput.field(f"lines.{index}.quantity",
+                                     f"order {order} shipped {shipped.get(item.sku, 0)} of {item.sku}; "
+                                     f"this RMA returns {claimed[item.sku]}")
         task_lines.append({"item": item, "expected_quantity": line["quantity"], "location": returns,
                            "details": {"reason": line["reason"]} if line.get("reason") else {}})
     return tasks.create_task(session, workflow=Workflow.RETURNS, warehouse_id=site.id, actor_id=actor_id,

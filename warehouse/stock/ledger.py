@@ -20,6 +20,7 @@ from warehouse.errors import InsufficientStock, InvalidInput
 from warehouse.locations.models import Location
 from warehouse.realtime import announce
 from warehouse.stock.models import LedgerHead, Move, MoveSerial, StockLevel
+from warehouse.stock.watch import touched
 
 MAX_QUANTITY = 1_000_000_000
 
@@ -157,6 +158,8 @@ def post_move(session: Session, *, item: Item, source: Location, destination: Lo
             else:
                 on_hand, reserved = _upsert(session, location=location, item=item, lot=lot, delta=delta, seq=seq)
             changes.append(LevelChange(location, delta, on_hand, reserved))
+            if not location.is_virtual:
+                touched(session, item.id, location.id)
 
         move = Move(seq=seq, item=item, lot=lot, from_location=source, to_location=destination,
                     quantity=quantity, reason=reason, reason_code=reason_code, actor_id=actor_id,

@@ -27,6 +27,7 @@ from warehouse.catalog.models import Item, Lot
 from warehouse.errors import Conflict
 from warehouse.locations.models import Location
 from warehouse.stock.models import StockLevel
+from warehouse.stock.watch import touched
 
 
 def change_reserved(session: Session, *, location_id: int, item_id: int, lot_id: int | None, delta: int) -> None:
@@ -47,6 +48,25 @@ def change_reserved(session: Session, *, location_id: int, item_id: int, lot_id:
         what = "reserve" if delta > 0 else "release"
         raise Conflict(f"Could not {what} {abs(delta)} units at location {location_id}; nothing was changed.",
                        reason="reservation_conflict")
+    touched(session, item_id, location_id)
+
+
+def try_reserve(session: Session, *, location_id: int, item_id: int, lot_id: int | None, quantity: int) -> bool:
+    """Reserve ``quantity`` units of one bucket if they are still unreserved; False (and nothing changed)
+    if they are not. For reservations planned from an unlocked read: the guard is what keeps them honest."""
+    level = StockLevel.__table__.c
+    changed = session.execute(
+        update(StockLevel)
+        .where(level.location_id == location_id, level.item_id == item_id, level.lot_key == (lot_id or 0),
+               level.on_hand - level.reserved >= quantity)
+        .values(reserved=level.reserved + quantity)
+        .returning(level.reserved)
+        .execution_options(synchronize_session=False)
+    ).one_or_none()
+    if changed is None:
+        return False
+    touched(session, item_id, location_id)
+    return True
 
 
 @dataclass
@@ -110,18 +130,18 @@ def _rotation_key(bucket: Bucket) -> tuple[object, ...]:
     return (bucket.lot_key, bucket.id)
 
 
-def lock_stock(session: Session, *, bins: dict[int, Location], items: Iterable[Item]) -> Stock:
-    """Lock the buckets of ``items`` in ``bins`` (id -> location) and return them for planning."""
+def lock_stock(session: Session, *, bins: dict[int, Location], items: Iterable[Item], lock: bool = True) -> Stock:
+    """Lock the buckets of ``items`` in ``bins`` (id -> location) and return them for planning. With
+    ``lock=False`` they are only read: a plan made from them must be written with ``try_reserve``."""
     by_id = {item.id: item for item in items}
     stock = Stock()
     if not bins or not by_id:
         return stock
     level = StockLevel.__table__.c
-    rows = session.execute(
-        select(level.id, level.location_id, level.item_id, level.lot_id, level.on_hand, level.reserved)
-        .where(level.item_id.in_(sorted(by_id)), level.location_id.in_(sorted(bins)))
-        .order_by(level.location_id, level.item_id, level.lot_key)
-        .with_for_update()).all()
+    statement = (select(level.id, level.location_id, level.item_id, level.lot_id, level.on_hand, level.reserved)
+                 .where(level.item_id.in_(sorted(by_id)), level.location_id.in_(sorted(bins)))
+                 .order_by(level.location_id, level.item_id, level.lot_key))
+    rows = session.execute(statement.with_for_update() if lock else statement).all()
     lot_ids = sorted({row.lot_id for row in rows if row.lot_id})
     lots = {lot.id: lot for lot in session.scalars(select(Lot).where(Lot.id.in_(lot_ids)))} if lot_ids else {}
     for row in rows:

@@ -169,13 +169,7 @@ def _stock_events(session: Session, payload: dict[str, Any]) -> list[tuple[str, 
             "on_hand": on_hand, "reserved": reserved, "available": on_hand - reserved,
             "location": payload["location"], "delta": payload["delta"], "lot": payload.get("lot"),
             "reason": payload.get("reason")}
-    events = [("stock.changed", data)]
-    threshold = int(current_setting("LOW_STOCK_AT"))
-    if payload["delta"] < 0 and data["available"] <= threshold:
-        events.append(("stock.low", {"seq": data["seq"], "sku": data["sku"], "warehouse": data["warehouse"],
-                                     "on_hand": on_hand, "reserved": reserved, "available": data["available"],
-                                     "threshold": threshold}))
-    return events
+    return [("stock.changed", data)]
 
 
 def enqueue(session: Session, event: str, payload: dict[str, Any]) -> list[WebhookDelivery]:

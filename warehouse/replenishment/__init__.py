@@ -1,0 +1,1 @@
+"""Min/max replenishment: pick faces from reserve stock, warehouses from suppliers."""
