@@ -211,6 +211,28 @@ class Api:
         return response.get_json()
 
 
+class Emitted(list):  # type: ignore[type-arg]
+    """Every live event the app emits, as (event, payload, room); reading waits for the emitter thread."""
+
+    def of(self, event: str) -> list[tuple[Any, Any]]:
+        from warehouse import realtime
+
+        realtime.drain()
+        return [(payload, room) for name, payload, room in self if name == event]
+
+
+@pytest.fixture
+def emitted(app: Flask, monkeypatch: pytest.MonkeyPatch) -> Emitted:
+    """``app`` first: creating it gives the shared SocketIO its server, without which nothing is emitted."""
+    from warehouse import realtime
+
+    assert realtime.socketio.server is not None
+    sent = Emitted()
+    monkeypatch.setattr(realtime.socketio, "emit",
+                        lambda event, payload, **kwargs: sent.append((event, payload, kwargs.get("to"))))
+    return sent
+
+
 @pytest.fixture
 def api(app: Flask, cast: dict[str, CastMember]) -> Api:
     return Api(app.test_client(), cast)

@@ -32,11 +32,11 @@ def free_port() -> int:
 
 
 @contextmanager
-def gunicorn(database_url: str, instance: Path, name: str) -> Iterator[str]:
+def gunicorn(database_url: str, instance: Path, name: str, channel: str) -> Iterator[str]:
     port = free_port()
     env = {**os.environ, "WAREHOUSE_DATABASE_URL": database_url, "WAREHOUSE_REDIS_URL": REDIS_URL or "",
            "WAREHOUSE_INSTANCE_DIR": str(instance), "WAREHOUSE_SECRET_KEY": "scale-out-test-secret",
-           "WAREHOUSE_WEBHOOK_DISPATCHER": "off", "PYTHONUNBUFFERED": "1"}
+           "WAREHOUSE_WEBHOOK_DISPATCHER": "off", "WAREHOUSE_REDIS_CHANNEL": channel, "PYTHONUNBUFFERED": "1"}
     log_path = instance / f"{name}.log"
     with open(log_path, "ab") as log:
         process = subprocess.Popen([GUNICORN, "-w", "1", "--threads", "16", "-b", f"127.0.0.1:{port}", "wsgi:app"],
@@ -63,11 +63,12 @@ def test_a_change_made_through_one_process_reaches_a_dashboard_on_another(
     if not REDIS_URL:
         pytest.skip("needs WAREHOUSE_TEST_REDIS_URL (CI sets it)")
     cast = fresh_database.cast
-    # Redis channels are shared by everyone on that server: a code of our own keeps strangers' events out.
-    code = "S" + uuid.uuid4().hex[:6].upper()
+    code = "SCALE"
+    # Redis channels are shared by everyone on that server: a channel of our own keeps other runs out.
+    channel = f"warehouse-test-{uuid.uuid4().hex}"
     with ExitStack() as stack:
-        first = stack.enter_context(gunicorn(fresh_database.url, tmp_path, "first"))
-        second = stack.enter_context(gunicorn(fresh_database.url, tmp_path, "second"))
+        first = stack.enter_context(gunicorn(fresh_database.url, tmp_path, "first", channel))
+        second = stack.enter_context(gunicorn(fresh_database.url, tmp_path, "second", channel))
         with requests.Session() as http:
             for path, body in [("/warehouses", {"code": code, "name": "Scale", "latitude": 1, "longitude": 1}),
                                ("/locations", {"code": f"{code}-A1", "warehouse": code, "type": "storage"}),

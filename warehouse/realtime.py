@@ -8,6 +8,8 @@ clients connected to any server process receive them.
 from __future__ import annotations
 
 import logging
+import queue
+import threading
 from typing import Any, Iterable
 
 from flask_socketio import SocketIO
@@ -34,14 +36,50 @@ def announce(session: Session, event: str, payload: dict[str, Any], warehouses: 
 
     webhooks.enqueue(session, event, payload)
     rooms = sorted({warehouse_room(code) for code in warehouses})
+    after_commit(session, lambda: _emitter.send(event, payload, rooms))
 
-    def emit() -> None:
+
+class _Emitter:
+    """Writes committed events to the sockets from one background thread, in the order commits hand them over.
+
+    Emitting to a room writes to every connected socket (or publishes to Redis); done on the request's
+    thread it made every confirmation wait for all the dashboards. Events still queued when the process
+    dies are not lost to clients: they catch up from ``/stock/changes`` by seq.
+    """
+
+    def __init__(self) -> None:
+        self._queue: queue.Queue[tuple[str, dict[str, Any], list[str]]] = queue.Queue()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def send(self, event: str, payload: dict[str, Any], rooms: list[str]) -> None:
         if socketio.server is None:  # no Socket.IO server in this process (e.g. a CLI command)
             return
-        for room in rooms:
-            socketio.emit(event, payload, to=room, namespace=NAMESPACE)
+        if self._thread is None:
+            with self._lock:
+                if self._thread is None:  # started lazily: after a forking server has forked
+                    self._thread = threading.Thread(target=self._run, name="live-emitter", daemon=True)
+                    self._thread.start()
+        self._queue.put((event, payload, rooms))
 
-    after_commit(session, emit)
+    def _run(self) -> None:
+        while True:
+            event, payload, rooms = self._queue.get()
+            try:
+                for room in rooms:
+                    socketio.emit(event, payload, to=room, namespace=NAMESPACE)
+            except Exception:  # one failed send must not silence every later event
+                log.exception("could not emit %s", event)
+            finally:
+                self._queue.task_done()
+
+    def drain(self) -> None:
+        """Wait until everything handed over so far has been emitted (tests, orderly shutdown)."""
+        self._queue.join()
+
+
+_emitter = _Emitter()
+drain = _emitter.drain
 
 
 def _connecting_principal(auth: Any) -> Any:
