@@ -8,10 +8,11 @@ PORT ?= 5000
 
 .PHONY: install run test check-ledger clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml scanner_ui/package-lock.json
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e ".[test]"
+	npm ci --prefix scanner_ui --no-audit --no-fund --loglevel=error
 	touch $(STAMP)
 
 install: $(STAMP)

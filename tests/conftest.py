@@ -320,6 +320,26 @@ def count_moves(db: Database) -> int:
         return session.scalar(select(func.count()).select_from(Move)) or 0
 
 
+def closing_files(app: Flask) -> Any:
+    """The app as served by the test servers, with files read whole when a response is built.
+
+    werkzeug's development server skips closing a response when reading the rest of a request fails
+    because the client reset the connection (browsers do), so a file being sent would be closed only
+    by the garbage collector, with a ResourceWarning (an error here) in whatever test runs then."""
+
+    def read_whole(file: Any, block_size: int = 8192) -> list[bytes]:
+        try:
+            return [file.read()]
+        finally:
+            file.close()
+
+    def wsgi(environ: dict[str, Any], start_response: Any) -> Any:
+        environ["wsgi.file_wrapper"] = read_whole
+        return app(environ, start_response)
+
+    return wsgi
+
+
 @dataclass
 class LiveServer:
     url: str
@@ -337,7 +357,7 @@ def live_server(fresh_database: FreshDatabase, tmp_path: Path) -> Iterator[LiveS
 
     database = fresh_database.database()
     app = make_test_app(database, tmp_path)
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+    server = make_server("127.0.0.1", 0, closing_files(app), threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
     thread.start()
     try:

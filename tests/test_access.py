@@ -28,12 +28,17 @@ PUBLIC_ROUTES = {
     ("POST", "/api/v1/auth/totp/enrol"),
     ("GET", "/signin"),
     ("GET", "/static/<path:filename>"),
+    # The handheld app shell: it signs operators in on its own screen and shows nothing before that.
+    ("GET", "/"),
+    ("GET", "/ui/static/<path:filename>"),
+    ("GET", "/ui/vendor/<name>"),
 }
 # Pages for people: an anonymous visitor is sent to the sign-in page instead of getting a 401.
-BROWSER_PAGES = {"/", "/api/docs"}
+BROWSER_PAGES = {"/dashboard", "/api/docs"}
 
 # Plausible values for path parameters (they name records of the `site` fixture and the cast).
-PATH_VALUES = {"sku": "PLAIN", "code": "W1", "username": "op1", "token_id": 1, "filename": "signin.css"}
+PATH_VALUES = {"sku": "PLAIN", "code": "W1", "username": "op1", "token_id": 1, "filename": "signin.css",
+               "name": "socket.io.min.js"}
 
 ADJUSTMENT = {"sku": "PLAIN", "location": "W1-A1", "quantity": 5, "reason": "found behind the rack"}
 NEW_ITEM = {"sku": "NEWSKU", "name": "New widget"}
@@ -156,7 +161,7 @@ def test_an_unknown_session_cookie_is_refused(app: Flask) -> None:
     client = app.test_client()
     client.set_cookie("warehouse_session", "not-a-session-anyone-was-given")
     assert_problem(client.get("/api/v1/auth/me"), 401)
-    assert client.get("/").headers["Location"].startswith("/signin")
+    assert client.get("/dashboard").headers["Location"].startswith("/signin")
 
 
 def _new_token(api: Api, **body: Any) -> dict[str, Any]:
@@ -328,7 +333,7 @@ def test_an_expired_cookie_session_is_refused(app: Flask, db: Database, cast: di
     with db.transaction() as session:
         session.execute(update(AuthSession).values(expires_at=utcnow() - timedelta(minutes=1)))
     assert_problem(client.get("/api/v1/auth/me"), 401, "unauthenticated")
-    assert client.get("/").headers["Location"].startswith("/signin")
+    assert client.get("/dashboard").headers["Location"].startswith("/signin")
 
 
 def test_one_sessions_csrf_token_does_not_work_for_another(app: Flask, cast: dict) -> None:

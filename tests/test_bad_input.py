@@ -48,6 +48,7 @@ BODY_ENDPOINTS: dict[tuple[str, str], str] = {
     ("POST", f"{V1}/auth/login/badge"): f"{V1}/auth/login/badge",
     ("POST", f"{V1}/auth/login/password"): f"{V1}/auth/login/password",
     ("POST", f"{V1}/auth/totp/enrol"): f"{V1}/auth/totp/enrol",
+    ("PATCH", f"{V1}/auth/me"): f"{V1}/auth/me",
     ("POST", f"{V1}/users"): f"{V1}/users",
     ("PATCH", f"{V1}/users/<username>"): f"{V1}/users/op1",
     ("POST", f"{V1}/tokens"): f"{V1}/tokens",
@@ -78,8 +79,12 @@ BODY_ENDPOINTS: dict[tuple[str, str], str] = {
     ("POST", f"{V1}/orders"): f"{V1}/orders",
     ("PUT", f"{V1}/orders/<int:order_id>/lines"): f"{V1}/orders/{NO_SUCH_ID}/lines",
     ("POST", f"{V1}/orders/pick-tasks"): f"{V1}/orders/pick-tasks",
+    ("POST", f"{V1}/labels/print"): f"{V1}/labels/print",
+    ("PUT", f"{V1}/replenishment/rules"): f"{V1}/replenishment/rules",
 }
-SIGN_IN_ENDPOINTS = [endpoint for endpoint in BODY_ENDPOINTS if endpoint[1].startswith(SIGN_IN)]
+# (PATCH /auth/me is not a sign-in: it changes the signed-in user's own record.)
+SIGN_IN_ENDPOINTS = [endpoint for endpoint in BODY_ENDPOINTS
+                     if endpoint[1].startswith(SIGN_IN) and endpoint != ("PATCH", f"{V1}/auth/me")]
 
 # A well-formed body for each endpoint with required fields, so that one wrong or missing field is the
 # only fault; the control test shows that those it can send as they are are accepted.
@@ -87,6 +92,7 @@ VALID_BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", f"{V1}/auth/login/badge"): {"badge": "BADGE-OP1", "pin": "1111"},
     ("POST", f"{V1}/auth/login/password"): {"username": "super1", "password": CAST_PASSWORD, "totp": "000000"},
     ("POST", f"{V1}/auth/totp/enrol"): {"enrolment_token": "not-a-token", "code": "123456"},
+    ("PATCH", f"{V1}/auth/me"): {"locale": "de"},
     ("POST", f"{V1}/users"): {"username": "newop", "role": "operator", "badge": "BADGE-NEW", "pin": "4321"},
     ("POST", f"{V1}/tokens"): {"user": "op1", "name": "scanner"},
     ("POST", f"{V1}/items"): {"sku": "NEWSKU", "name": "New widget"},
@@ -117,6 +123,8 @@ VALID_BODIES: dict[tuple[str, str], dict[str, Any]] = {
                                "lines": [{"sku": "PLAIN", "quantity": 1}]},
     ("PUT", f"{V1}/orders/<int:order_id>/lines"): {"lines": [{"sku": "PLAIN", "quantity": 1}]},
     ("POST", f"{V1}/orders/pick-tasks"): {"warehouse": "W1", "orders": [NO_SUCH_ID]},
+    ("POST", f"{V1}/labels/print"): {"kind": "location", "code": "W1-A1", "copies": 1},
+    ("PUT", f"{V1}/replenishment/rules"): {"sku": "PLAIN", "warehouse": "W1", "minimum": 2, "maximum": 10},
 }
 # Valid bodies the control test cannot send as they are, and why.
 NOT_ACCEPTED_AS_IS = {
@@ -127,6 +135,7 @@ NOT_ACCEPTED_AS_IS = {
     ("POST", f"{V1}/pick-tasks"): "needs a packing location and stock",
     ("POST", f"{V1}/returns"): "needs a returns location",
     ("POST", f"{V1}/orders/pick-tasks"): "needs orders with reservations",
+    ("POST", f"{V1}/labels/print"): "needs a label printer (WAREHOUSE_LABEL_PRINTER); the test app has none",
 }
 
 # Endpoints whose text may carry a NUL character without a 422, and why. Everywhere else a NUL (which
@@ -459,6 +468,7 @@ ORDER = {"external_id": "SO-100", "paid": True, "ship_to": {"latitude": 52.1, "l
          "lines": [{"sku": "PLAIN", "quantity": 1}]}
 RETURN = {"rma": "RMA-1", "warehouse": "W1", "order": "SO-1", "lines": [{"sku": "PLAIN", "quantity": 1}]}
 HOOK = {"url": "https://orders.example.com/hooks", "events": ["stock.changed"]}
+RULE = {"sku": "PLAIN", "warehouse": "W1", "minimum": 2, "maximum": 10}
 
 
 def adjustment(name: str, body: dict[str, Any], status: int, problem: str, field: str | None = None,
@@ -705,6 +715,14 @@ CASES: list[Case] = [
           "unknown field", path="/users/op1"),
     _case("PATCH", "/users/<username>", "unknown locale", {"locale": "xx"}, 422, "invalid-input", "locale",
           path="/users/op1"),
+    # ---- changing your own language
+    _case("PATCH", "/auth/me", "unknown locale", {"locale": "xx"}, 422, "invalid-input", "locale"),
+    _case("PATCH", "/auth/me", "locale as a list", {"locale": ["de"]}, 422, "invalid-input", "locale"),
+    _case("PATCH", "/auth/me", "changing your own role", {"locale": "de", "role": "admin"}, 422, "invalid-input",
+          "role", "unknown field"),
+    _case("PATCH", "/auth/me", "renaming yourself", {"locale": "de", "username": "root"}, 422, "invalid-input",
+          "username", "unknown field"),
+    _case("PATCH", "/auth/me", "no credentials", {"locale": "de"}, 401, "unauthenticated", as_=None),
     _case("POST", "/users/<username>/unlock", "unknown user in the URL", None, 404, "not-found", None, "nobody",
           path="/users/nobody/unlock"),
     _case("POST", "/users/<username>/totp/reset", "unknown user in the URL", None, 404, "not-found", None,
@@ -875,6 +893,22 @@ CASES: list[Case] = [
           path=f"/orders/{NO_SUCH_ID}/allocate"),
     _case("POST", "/orders/<int:order_id>/cancel", "no such order", None, 404, "not-found", None, "No order",
           path=f"/orders/{NO_SUCH_ID}/cancel"),
+    _case("POST", "/orders/<int:order_id>/ship", "no such order", None, 404, "not-found", None, "No order",
+          path=f"/orders/{NO_SUCH_ID}/ship"),
+    _case("PUT", "/replenishment/rules", "unknown sku", {"sku": "NOPE"}, 422, "invalid-input", "sku", "NOPE",
+          base=RULE),
+    _case("PUT", "/replenishment/rules", "maximum below minimum", {"minimum": 5, "maximum": 4}, 422,
+          "invalid-input", "maximum", "at least the minimum", base=RULE),
+    _case("PUT", "/replenishment/rules", "negative minimum", {"minimum": -1}, 422, "invalid-input", "minimum",
+          base=RULE),
+    _case("PUT", "/replenishment/rules", "a storage bin as pick face", {"location": "W1-A1"}, 422, "invalid-input",
+          "location", "pick face", base=RULE),
+    _case("PUT", "/replenishment/rules", "another warehouse's bin", {"location": "W2-A1"}, 422, "invalid-input",
+          "location", "not a location of W1", base=RULE),
+    _case("PUT", "/replenishment/rules", "a supplier for a pick face", {"location": "W1-P1", "supplier": "Acme"},
+          422, "invalid-input", "supplier", "reserve", base=RULE),
+    _case("POST", "/replenishment/purchase-orders/<int:purchase_order_id>/receipt", "no such purchase order", None,
+          404, "not-found", None, "No purchase order", path=f"/replenishment/purchase-orders/{NO_SUCH_ID}/receipt"),
     _case("POST", "/orders/pick-tasks", "unknown order", {"warehouse": "W1", "orders": [NO_SUCH_ID]}, 422,
           "invalid-input", "orders", "unknown order"),
     _case("POST", "/orders/pick-tasks", "an order listed twice", {"warehouse": "W1", "orders": [1, 1]}, 422,
@@ -938,6 +972,47 @@ CASES += [
           None, 404, "not-found", None, str(NO_SUCH_ID), path=f"/webhooks/subscriptions/{NO_SUCH_ID}/rotate-secret"),
     _case("POST", "/webhooks/deliveries/<int:delivery_id>/redeliver", "unknown delivery in the URL", None, 404,
           "not-found", None, str(NO_SUCH_ID), path=f"/webhooks/deliveries/{NO_SUCH_ID}/redeliver"),
+]
+
+# ---- labels and camera frames (warehouse/labels/)
+PRINT = {"kind": "location", "code": "W1-A1", "copies": 1}
+JPEG_START = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00"
+CASES += [
+    _case("POST", "/labels/print", "an unknown kind of label", {"kind": "pallet"}, 422, "invalid-input", "kind",
+          base=PRINT),
+    _case("POST", "/labels/print", "no copies", {"copies": 0}, 422, "invalid-input", "copies", base=PRINT),
+    _case("POST", "/labels/print", "a thousand copies", {"copies": 1000}, 422, "invalid-input", "copies", base=PRINT),
+    _case("POST", "/labels/print", "an unknown location", {"code": "W1-NOPE"}, 422, "invalid-input", "code",
+          "W1-NOPE", base=PRINT),
+    _case("POST", "/labels/print", "an unknown SKU", {"kind": "item", "code": "NOPE"}, 422, "invalid-input", "code",
+          "NOPE", base=PRINT),
+    _case("POST", "/labels/print", "an SSCC with a wrong check digit", {"kind": "sscc", "code": "106141411234567890"},
+          422, "invalid-input", "code", "check digit", base=PRINT),
+    _case("POST", "/labels/print", "an SSCC too short", {"kind": "sscc", "code": "1234"}, 422, "invalid-input",
+          "code", "18 digits", base=PRINT),
+    _case("POST", "/labels/print", "a virtual location", {"code": "V-SUPPLIER"}, 404, "not-found", None, "virtual",
+          base=PRINT),
+    _case("POST", "/labels/print", "no printer configured", {}, 503, "printer-not-configured", None,
+          "WAREHOUSE_LABEL_PRINTER", base=PRINT),
+    _case("POST", "/labels/print", "an operator", {}, 403, "forbidden", None, "tasks:manage", base=PRINT, as_="op1"),
+    _case("POST", "/scans/decode", "JSON instead of an image", {"raw": "W1-A1"}, 415, "unsupported-media-type", None,
+          "image/jpeg or image/png"),
+    _case("POST", "/scans/decode", "text/plain", Raw("W1-A1", "text/plain"), 415, "unsupported-media-type", None,
+          "text/plain"),
+    _case("POST", "/scans/decode", "no content type", Raw(b"\xff\xd8", None), 415, "unsupported-media-type", None,
+          "none"),
+    _case("POST", "/scans/decode", "an empty JPEG", Raw(b"", "image/jpeg"), 422, "invalid-input", "image",
+          "not a jpeg or png"),
+    _case("POST", "/scans/decode", "a GIF sent as PNG", Raw(b"GIF89a\x01\x00\x01\x00", "image/png"), 422,
+          "invalid-input", "image", "not a jpeg or png"),
+    _case("POST", "/scans/decode", "a JPEG cut off in its header", Raw(JPEG_START, "image/jpeg"), 422,
+          "invalid-input", "image", "truncated"),
+    _case("POST", "/scans/decode", "a PNG declaring 100000x100000 pixels",
+          Raw(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x01\x86\xa0\x00\x01\x86\xa0\x08\x00\x00\x00\x00",
+              "image/png"), 422, "invalid-input", "image", "at most"),
+    _case("POST", "/scans/decode", "one byte over the size limit", Raw(b"\xff\xd8" + b"\x00" * MIB, "image/jpeg"),
+          413, "payload-too-large", None, f"larger than {MIB} bytes"),
+    _case("POST", "/scans/decode", "no credentials", Raw(JPEG_START, "image/jpeg"), 401, "unauthenticated", as_=None),
 ]
 CASES_BY_ENDPOINT: dict[tuple[str, str], list[Case]] = {}
 for _c in CASES:

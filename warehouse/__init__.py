@@ -36,7 +36,8 @@ def create_app(config: Mapping[str, Any] | None = None, *, db: Any = None) -> Fl
     _register_error_handlers(app)
     app.after_request(_security_headers)
 
-    socketio.init_app(app, message_queue=settings["REDIS_URL"], async_mode="threading",
+    socketio.init_app(app, message_queue=settings["REDIS_URL"], channel=settings["REDIS_CHANNEL"],
+                      async_mode="threading",
                       cors_allowed_origins=[], logger=False, engineio_logger=False)
     return app
 
@@ -45,12 +46,15 @@ def _register_blueprints(app: Flask) -> None:
     from warehouse.accounts.routes import api as accounts
     from warehouse.catalog.routes import api as catalog
     from warehouse.counting.routes import api as counting
+    from warehouse.labels.routes import api as labels
     from warehouse.locations.routes import api as locations
     from warehouse.openapi import docs
     from warehouse.orders.routes import api as orders
     from warehouse.picking.routes import api as picking
     from warehouse.putaway.routes import api as putaway
     from warehouse.receiving.routes import api as receiving
+    from warehouse.replenishment.routes import api as replenishment
+    from warehouse.reports.routes import api as reports
     from warehouse.returns.routes import api as returns
     from warehouse.scanning.routes import api as scanning
     from warehouse.stock.routes import api as stock
@@ -58,12 +62,14 @@ def _register_blueprints(app: Flask) -> None:
     from warehouse.tasks.routes import api as tasks
     from warehouse.web import web
     from warehouse.webhooks.routes import api as webhooks
+    from scanner_ui import ui
 
     for blueprint in (system, accounts, catalog, locations, stock, scanning, tasks, receiving, putaway, counting,
-                      returns, picking, orders, webhooks):
+                      returns, picking, orders, webhooks, reports, replenishment, labels):
         app.register_blueprint(blueprint, url_prefix=API_PREFIX)
     app.register_blueprint(docs)
     app.register_blueprint(web)
+    app.register_blueprint(ui)
 
 
 def _problem(error: Any) -> Response:

@@ -13,21 +13,40 @@ from sqlalchemy.orm import Session
 
 from warehouse.accounts import services as accounts
 from warehouse.catalog import services as catalog
+from warehouse.counting import services as counting
 from warehouse.db import Database
 from warehouse.locations import services as locations
 from warehouse.locations.models import Warehouse
+from warehouse.picking import services as picking
+from warehouse.putaway import services as putaway
+from warehouse.receiving import services as receiving
+from warehouse.returns import services as returns
 from warehouse.stock import services as stock
 
 DEMO_ADMIN_TOKEN = "wh_demo-admin-token-for-local-trials-only"
 
 DEMO_CREDENTIALS = """
 ================ Demo sign-ins (local trials only) ================
-Open {url}
-Operators (Badge tab):  badge OP-1001 PIN 1234   |   badge OP-1002 PIN 5678
-Supervisor (Password):  sam / supervisor-demo    (first sign-in sets up the authenticator)
-Admin (Password):       admin / admin-demo-pass  (first sign-in sets up the authenticator)
+Operators, handheld app at {url}
+                        badge OP-1001 PIN 1234   |   badge OP-1002 PIN 5678 (Deutsch)
+Supervisor, dashboard at {url}/dashboard
+                        sam / supervisor-demo    (first sign-in sets up the authenticator)
+Admin:                  admin / admin-demo-pass  (first sign-in sets up the authenticator)
+Bin labels to print:    {url}/api/v1/labels/sheets/locations?warehouse=AMS
 Admin API token:        """ + DEMO_ADMIN_TOKEN + """
   curl -H 'Authorization: Bearer """ + DEMO_ADMIN_TOKEN + """' {url}/api/v1/stock
+
+Handheld: open {url} in a phone-sized window and sign in with a badge. Waiting in AMS:
+  Receive  ASN-DEMO-1 at AMS-DOCK-1: 24 x SKU-1004 (lot VD-2501, expiry 2028-01-31),
+           12 x SKU-1006, 48 x SKU-1003. Type the GS1-128 case label
+           ]C1010871234500004217280131""" + "10VD-2501" + """ (GTIN, expiry, lot)
+           Four eyes: OP-1001 counts, OP-1002 verifies under "To verify".
+  Put away 24 x SKU-1007 waiting at AMS-DOCK-1 (or start one from what you receive)
+  Pick     SO-DEMO-1: 4 x SKU-1002, 6 x SKU-1003, 6 x SKU-1004 (earliest expiry: lot VD-2312),
+           then its pack check at AMS-PACK-1
+  Count    AMS-A-02-01 and the empty AMS-P-06 (blind, two counters)
+  Return   RMA-DEMO-1 at AMS-RET-1: 2 x SKU-1006 from order SO-DEMO-0 (grade them)
+Scans are typed: a bin is its code (AMS-A-01-01), an item its GTIN (8712345000035) or SKU.
 ===================================================================
 """
 
@@ -79,7 +98,7 @@ def seed(db: Database) -> bool:
 def _seed(session: Session) -> None:
     admin = accounts.create_user(session, username="admin", role="admin", actor_id=None,
                                  display_name="Alex Admin", password="admin-demo-pass")
-    accounts.create_user(session, username="sam", role="supervisor", actor_id=admin.id,
+    supervisor = accounts.create_user(session, username="sam", role="supervisor", actor_id=admin.id,
                          display_name="Sam Supervisor", password="supervisor-demo")
     accounts.create_user(session, username="olga", role="operator", actor_id=admin.id,
                          display_name="Olga Operator", badge="OP-1001", pin="1234")
@@ -123,3 +142,31 @@ def _seed(session: Session) -> None:
     stock.adjust(session, actor_id=admin.id, sku="SKU-1001", location="AMS-A-02-02", quantity=3,
                  reason="Opening stock (demo)", reason_code="initial_stock", counterpart="supplier",
                  serials=["DRL-000101", "DRL-000102", "DRL-000103"])
+
+    _seed_tasks(session, actor_id=supervisor.id, admin_id=admin.id)
+
+
+def _seed_tasks(session: Session, *, actor_id: int, admin_id: int) -> None:
+    """One task of every floor workflow in AMS, so each handheld screen can be tried at once.
+
+    Created the way a supervisor would (through the workflow services, as the API does), so the tasks
+    hold real reservations and suggestions. The README's receiving example announces ASN-1001; this
+    one is ASN-DEMO-1 so both can be tried.
+    """
+    receiving.create_receipt(session, actor_id=actor_id, reference="ASN-DEMO-1", warehouse="AMS",
+                             dock="AMS-DOCK-1", supplier="Vitapharm B.V.", lines=[
+                                 {"sku": "SKU-1004", "quantity": 24, "lot": "VD-2501", "expiry": "2028-01-31"},
+                                 {"sku": "SKU-1006", "quantity": 12},
+                                 {"sku": "SKU-1003", "quantity": 48}])
+    # Goods unloaded yesterday and still on the dock: what a putaway task is for.
+    stock.adjust(session, actor_id=admin_id, sku="SKU-1007", location="AMS-DOCK-1", quantity=24,
+                 reason="Delivered, waiting for putaway (demo)", reason_code="initial_stock", counterpart="supplier")
+    putaway.create_putaway(session, actor_id=actor_id, warehouse="AMS", source="AMS-DOCK-1")
+    picking.create_pick_task(session, actor_id=actor_id, warehouse="AMS", packing="AMS-PACK-1", orders=[
+        {"order": "SO-DEMO-1", "lines": [{"sku": "SKU-1002", "quantity": 4}, {"sku": "SKU-1003", "quantity": 6},
+                                         {"sku": "SKU-1004", "quantity": 6}]}])
+    counting.create_count(session, actor_id=actor_id, warehouse="AMS", locations=["AMS-A-02-01", "AMS-P-06"],
+                          reference="Cycle count AMS-A-02-01, AMS-P-06")
+    returns.create_return(session, actor_id=actor_id, rma="RMA-DEMO-1", warehouse="AMS", order="SO-DEMO-0",
+                          customer="J. de Vries", location="AMS-RET-1",
+                          lines=[{"sku": "SKU-1006", "quantity": 2, "reason": "arrived scratched"}])

@@ -1,11 +1,14 @@
-"""Browser pages of the service itself: sign-in (for the docs and, later, the dashboard)."""
+"""The password sign-in page for supervisors and admins (the dashboard, the API docs).
+
+The handheld signs operators in on its own screen (scanner_ui), by badge and PIN.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 from urllib.parse import urlparse
 
-from flask import Blueprint, redirect, render_template, request, url_for
+from flask import Blueprint, render_template, request
 
 web = Blueprint("web", __name__)
 
@@ -23,12 +26,3 @@ def safe_next(target: str | None, default: str = "/api/docs") -> str:
 @web.get("/signin")
 def signin() -> Any:
     return render_template("signin.html", next=safe_next(request.args.get("next")))
-
-
-@web.get("/")
-def home() -> Any:
-    from warehouse.api import current_principal
-
-    if current_principal() is None:
-        return redirect(url_for("web.signin", next="/"))
-    return redirect(url_for("docs.docs_page"))

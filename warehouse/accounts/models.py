@@ -23,12 +23,14 @@ ROLE_PERMISSIONS: dict[Role, frozenset[str]] = {
     Role.OPERATOR: frozenset({"catalog:read", "locations:read", "stock:read", "tasks:work"}),
     Role.SUPERVISOR: frozenset({
         "catalog:read", "locations:read", "stock:read", "tasks:work",
-        "catalog:write", "stock:adjust", "tasks:manage", "discrepancies:review",
+        "catalog:write", "stock:adjust", "tasks:manage", "discrepancies:review", "replenishment:manage",
+        "reports:read",
     }),
     Role.ADMIN: frozenset({
         "catalog:read", "locations:read", "stock:read",
         "catalog:write", "locations:write", "stock:adjust", "tasks:manage", "discrepancies:review",
         "users:manage", "security:read", "policies:manage", "webhooks:manage", "orders:write",
+        "replenishment:manage", "reports:read",
     }),
     Role.INTEGRATION: frozenset({"catalog:read", "locations:read", "stock:read", "catalog:write", "tasks:manage",
                                  "webhooks:manage", "orders:write"}),

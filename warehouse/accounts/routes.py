@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from flask import Response, current_app, request
@@ -14,6 +15,7 @@ from warehouse.accounts.schemas import (
     LoginEventOut,
     LoginEventQuery,
     MeOut,
+    MePatch,
     NewTokenOut,
     PasswordLoginIn,
     SessionOut,
@@ -98,6 +100,13 @@ def logout(session: Session, actor: Principal) -> None:
          summary="Who is signed in, their permissions, and the CSRF token of a cookie session")
 def me(session: Session, actor: Principal) -> Principal:
     return actor
+
+
+@api.patch("/auth/me", permission=ANY_USER, body=MePatch, response=MeOut, tags=["auth"], errors=(422,),
+           summary="Change your own screen language (any signed-in user; only your own record, audited)")
+def update_me(session: Session, actor: Principal, body: dict[str, Any]) -> Principal:
+    services.update_user(session, username=actor.username, actor_id=actor.user_id, locale=body["locale"])
+    return dataclasses.replace(actor, locale=body["locale"])
 
 
 @api.get("/users", permission="users:manage", query=UserQuery, response=UserOut, paginated=True,

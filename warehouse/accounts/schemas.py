@@ -79,6 +79,13 @@ class UserPatch(Schema):
     pin = fields.String(validate=validate.Length(max=16))
 
 
+class MePatch(Schema):
+    """What anyone signed in may change about themselves (the screen language); nothing else."""
+
+    locale = fields.String(required=True, validate=validate.OneOf(LOCALES),
+                           metadata={"description": "Language of the screens: " + ", ".join(LOCALES)})
+
+
 class UserQuery(PageQuery):
     role = fields.String(validate=validate.OneOf(ROLES))
 
