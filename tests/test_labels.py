@@ -310,7 +310,19 @@ def test_a_configured_decoder_that_cannot_run_is_503_and_health_says_why(
     assert "pyzbar" in body["detail"] and "libzbar" in body["detail"]
 
 
-def test_the_health_lists_every_decoder(api: Api) -> None:
+def test_the_health_lists_every_decoder_and_no_missing_screen_files(api: Api) -> None:
     health = api.ok("GET", f"{V1}/health", as_=None)
     assert [d["name"] for d in health["decoders"]] == ["zxing-cpp", "pyzbar", "opencv"]
+    assert health["screens_missing_files"] == [], "make install ran npm ci: the screens have their files"
     assert health["decoder"] == "zxing-cpp"
+
+
+def test_the_health_names_screen_files_npm_has_not_installed(api: Api, tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    import scanner_ui
+
+    monkeypatch.setattr(scanner_ui, "NODE_MODULES", tmp_path)  # as on a machine where `npm ci` never ran
+    health = api.ok("GET", f"{V1}/health", as_=None)
+    assert health["status"] == "ok"  # the API itself works
+    assert health["screens_missing_files"] == ["socket.io.min.js", "uPlot.iife.min.js", "uPlot.min.css"]
+    assert api.get("/ui/vendor/socket.io.min.js", as_=None).status_code == 404

@@ -19,3 +19,6 @@ class HealthOut(Schema):
                            metadata={"description": "camera-frame barcode decoders and whether they can run here"})
     decoder = fields.String(allow_none=True, metadata={"description": "the one POST /scans/decode uses; null: none "
                                                                       "can run"})
+    screens_missing_files = fields.List(fields.String(), metadata={
+        "description": "front-end files of the handheld and dashboard that `npm ci` has not installed (the API "
+                       "works without them; the screens do not): empty when all is in place"})
