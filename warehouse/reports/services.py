@@ -16,11 +16,11 @@ from sqlalchemy import func, or_, select, true
 from sqlalchemy.orm import Session, aliased
 
 from warehouse.accounts.models import User
-from warehouse.catalog.models import Item, Lot
 from warehouse.errors import NotFound
 from warehouse.locations.models import Location, Warehouse
 from warehouse.scanning.models import ScanLog
 from warehouse.stock.models import LedgerHead, Move, StockLevel
+from warehouse.stock.queries import level_rows
 from warehouse.tasks.models import Confirmation, LineStatus, Task, TaskLine, TaskStatus, Workflow
 
 OPEN_TASK_STATUSES = (TaskStatus.OPEN.value, TaskStatus.IN_PROGRESS.value)
@@ -258,16 +258,7 @@ def stock_snapshot(session: Session, *, warehouse: str | None = None, limit: int
     (The paginated ``GET /stock`` reads each page in its own statement and says no seq.) The head
     is the outer table so that an empty warehouse still answers its seq."""
     _check_warehouse(session, warehouse)
-    levels = (select(Item.sku, Item.name.label("item_name"), Warehouse.code.label("warehouse"),
-                     Location.code.label("location"), Location.type.label("location_type"),
-                     Location.walk_sequence.label("walk"), Lot.code.label("lot"), Lot.expiry.label("expiry"),
-                     StockLevel.on_hand, StockLevel.reserved)
-              .select_from(StockLevel)
-              .join(Item, StockLevel.item_id == Item.id)
-              .join(Location, StockLevel.location_id == Location.id)
-              .join(Warehouse, Location.warehouse_id == Warehouse.id)
-              .outerjoin(Lot, StockLevel.lot_id == Lot.id)
-              .where(StockLevel.is_virtual.is_(False))
+    levels = (level_rows(Location.walk_sequence.label("walk"))
               .where((StockLevel.on_hand != 0) | (StockLevel.reserved != 0)))
     if warehouse is not None:
         levels = levels.where(Warehouse.code == warehouse)

@@ -16,19 +16,24 @@ from warehouse.queries import paginate
 from warehouse.stock.models import Move, StockLevel
 
 
-def stock_levels(session: Session, query: dict[str, Any]) -> Page:
-    statement: Select[Any] = (
+def level_rows(*extra: Any) -> Select[Any]:
+    """Physical stock rows (location, item, lot) with the names a person reads, plus ``extra`` columns."""
+    return (
         select(Item.sku, Item.name.label("item_name"), Location.code.label("location"),
                Location.type.label("location_type"), Warehouse.code.label("warehouse"),
-               Lot.code.label("lot"), Lot.expiry.label("expiry"), StockLevel.on_hand, StockLevel.reserved)
+               Lot.code.label("lot"), Lot.expiry.label("expiry"), StockLevel.on_hand, StockLevel.reserved, *extra)
         .select_from(StockLevel)
         .join(Item, StockLevel.item_id == Item.id)
         .join(Location, StockLevel.location_id == Location.id)
         .join(Warehouse, Location.warehouse_id == Warehouse.id)
         .outerjoin(Lot, StockLevel.lot_id == Lot.id)
         .where(StockLevel.is_virtual.is_(False))
-        .order_by(Warehouse.code, Location.walk_sequence, Location.code, Item.sku, Lot.expiry, Lot.code)
     )
+
+
+def stock_levels(session: Session, query: dict[str, Any]) -> Page:
+    statement = level_rows().order_by(Warehouse.code, Location.walk_sequence, Location.code, Item.sku, Lot.expiry,
+                                      Lot.code)
     if not query.get("include_empty"):
         statement = statement.where((StockLevel.on_hand != 0) | (StockLevel.reserved != 0))
     for name, column in (("sku", Item.sku), ("location", Location.code), ("warehouse", Warehouse.code),
