@@ -30,12 +30,12 @@ from biip.gs1_messages import GS1Message
 from biip.gtin import Gtin
 from biip.rcn import Rcn
 from biip.upc import Upc
-from sqlalchemy import and_, select
+from sqlalchemy import Integer, String, and_, bindparam, cast, literal, null, select, union_all
 from sqlalchemy.orm import Session
 
 from warehouse.accounts.models import User
 from warehouse.catalog.models import BarcodeKind, Item, ItemBarcode, Lot, PackSize
-from warehouse.locations.models import Location
+from warehouse.locations.models import Location, Warehouse
 from warehouse.scanning.normalize import GS, NormalizedScan, ScanError, normalize
 
 __all__ = ["BadgeMatch", "ItemMatch", "LocationMatch", "LotMatch", "Resolution", "ScanError", "ScanKind",
@@ -167,49 +167,61 @@ def resolve(session: Session, raw: str) -> Resolution:
 
 # ------------------------------------------------------------------ our own codes, matched exactly
 
+def _own_code_matches() -> Any:
+    """Every record of ours a code can name exactly, in one statement (scans are the floor's hot path):
+    (kind, id, three texts, pack quantity), built once so that its compiled form is reused."""
+    code = bindparam("code")
+    text, number = cast(null(), String), cast(null(), Integer)
+    # A deactivated user's badge identifies nobody on the floor any more.
+    badges = select(literal("badge").label("kind"), User.id, User.username, User.display_name, text, number).where(
+        User.badge_code == code, User.active.is_(True))
+    # Virtual locations have no printed label, and a retired bin must not be scanned back into use.
+    bins = (select(literal("location"), Location.id, Location.code, Warehouse.code, Location.type, number)
+            .outerjoin(Warehouse, Location.warehouse_id == Warehouse.id)
+            .where(Location.code == code, Location.is_virtual.is_(False), Location.active.is_(True)))
+    aliases = (select(literal("alias"), Item.id, Item.sku, Item.name, ItemBarcode.pack_level, PackSize.quantity)
+               .join(ItemBarcode, ItemBarcode.item_id == Item.id)
+               .outerjoin(PackSize, and_(PackSize.item_id == Item.id, PackSize.level == ItemBarcode.pack_level))
+               .where(ItemBarcode.code == code, ItemBarcode.kind == BarcodeKind.ALIAS.value))
+    skus = (select(literal("sku"), Item.id, Item.sku, Item.name, literal("each"), PackSize.quantity)
+            .outerjoin(PackSize, and_(PackSize.item_id == Item.id, PackSize.level == "each"))
+            .where(Item.sku == code))
+    return union_all(badges, bins, aliases, skus)
+
+
+OWN_CODE_MATCHES = _own_code_matches()
+
+
 def _exact_match(session: Session, raw: str, scan: NormalizedScan) -> Resolution | None:
     code = scan.payload
     if GS in code or len(code) > MAX_CODE_LENGTH:
         return None  # no badge, bin, SKU or alias can hold it
     base = {"raw": raw, "normalized": code, "symbology": scan.symbology, "matched": True}
+    found: dict[str, tuple[Any, ...]] = {}
+    for kind, *row in session.execute(OWN_CODE_MATCHES, {"code": code}):
+        found.setdefault(kind, tuple(row))
 
-    # A deactivated user's badge identifies nobody on the floor any more.
-    user = session.scalar(select(User).where(User.badge_code == code, User.active.is_(True)))
-    if user is not None:
-        return Resolution(**base, kind=ScanKind.BADGE,
-                          badge=BadgeMatch(user.id, user.username, user.display_name))
-
-    # Virtual locations have no printed label, and a retired bin must not be scanned back into use.
-    location = session.scalar(select(Location).where(
-        Location.code == code, Location.is_virtual.is_(False), Location.active.is_(True)))
-    if location is not None:
-        return Resolution(**base, kind=ScanKind.LOCATION, location=LocationMatch(
-            location.id, location.code, location.warehouse.code if location.warehouse else None, location.type))
-
-    by_alias = session.execute(select(Item, ItemBarcode.pack_level).join(ItemBarcode.item).where(
-        ItemBarcode.code == code, ItemBarcode.kind == BarcodeKind.ALIAS.value)).first()
-    by_sku = session.scalar(select(Item).where(Item.sku == code))
-    if by_alias is not None and by_sku is not None and by_alias[0].id != by_sku.id:
-        raise ScanError(ScanError.AMBIGUOUS, f"{code!r} is the SKU of {by_sku.sku} and an alias of "
-                                             f"{by_alias[0].sku}; fix the catalog so that it means one item.")
-    if by_alias is not None:
-        item, level = by_alias
-    elif by_sku is not None:
-        item, level = by_sku, "each"
-    else:
+    if "badge" in found:
+        user_id, username, display_name, _, _ = found["badge"]
+        return Resolution(**base, kind=ScanKind.BADGE, badge=BadgeMatch(user_id, username, display_name))
+    if "location" in found:
+        location_id, location_code, warehouse, location_type, _ = found["location"]
+        return Resolution(**base, kind=ScanKind.LOCATION,
+                          location=LocationMatch(location_id, location_code, warehouse, location_type))
+    by_alias, by_sku = found.get("alias"), found.get("sku")
+    if by_alias is not None and by_sku is not None and by_alias[0] != by_sku[0]:
+        raise ScanError(ScanError.AMBIGUOUS, f"{code!r} is the SKU of {by_sku[1]} and an alias of "
+                                             f"{by_alias[1]}; fix the catalog so that it means one item.")
+    row = by_alias or by_sku
+    if row is None:
         return None
-    match = _item_match(session, item, level)
+    item_id, sku, name, level, quantity = row
+    match = ItemMatch(item_id, sku, name, level, quantity)
     return Resolution(**base, kind=ScanKind.ITEM, item=match, quantity=match.pack_quantity)
 
 
-def _item_match(session: Session, item: Item, pack_level: str) -> ItemMatch:
-    quantity = session.scalar(select(PackSize.quantity).where(PackSize.item_id == item.id,
-                                                               PackSize.level == pack_level))
-    return ItemMatch(item.id, item.sku, item.name, pack_level, quantity)
-
-
 def _item_for_gtin(session: Session, gtin14: str) -> ItemMatch | None:
-    # The pack size of the barcode's level comes in the same statement (what _item_match looks up).
+    # The pack size of the barcode's level comes in the same statement.
     row = session.execute(
         select(Item, ItemBarcode.pack_level, PackSize.quantity).join(ItemBarcode.item)
         .outerjoin(PackSize, and_(PackSize.item_id == Item.id, PackSize.level == ItemBarcode.pack_level))
