@@ -227,6 +227,7 @@ def emitted(app: Flask, monkeypatch: pytest.MonkeyPatch) -> Emitted:
     from warehouse import realtime
 
     assert realtime.socketio.server is not None
+    realtime.drain()  # what earlier tests committed is not this test's to see
     sent = Emitted()
     monkeypatch.setattr(realtime.socketio, "emit",
                         lambda event, payload, **kwargs: sent.append((event, payload, kwargs.get("to"))))

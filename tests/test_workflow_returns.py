@@ -91,7 +91,7 @@ def test_rma_graded_by_two_people_lands_by_grade_and_is_announced_once(api: Api,
     assert last["line"]["status"] == "done" and last["task_status"] == "done"
     assert stock(api, "LOTTED") == {("W1-Q", "L-77"): 2}, "damaged goes to quarantine, with its lot"
 
-    events = [(payload, room) for event, payload, room in emitted if event == "return.received"]
+    events = emitted.of("return.received")
     assert events == [({"rma": "RMA-1", "order": "SO-1001", "warehouse": "W1", "lines": [
         {"sku": "PLAIN", "quantity": 3, "grade": "resellable", "location": "W1-RET", "lot": None},
         {"sku": "LOTTED", "quantity": 2, "grade": "damaged", "location": "W1-Q", "lot": "L-77"}]}, "warehouse:W1")]
