@@ -8,10 +8,13 @@ Front-end packages come from npm through ``package-lock.json`` and are served fr
 
 from __future__ import annotations
 
+import hashlib
+import json
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, abort, redirect, render_template, send_from_directory, url_for
+from flask import Blueprint, Response, abort, redirect, render_template, send_from_directory, url_for
 
 HERE = Path(__file__).resolve().parent
 NODE_MODULES = HERE / "node_modules"
@@ -40,6 +43,35 @@ def vendor(name: str) -> Any:
     if path is None or not (NODE_MODULES / path).is_file():
         abort(404)
     return send_from_directory(NODE_MODULES, path, max_age=86400)
+
+
+@lru_cache(maxsize=1)
+def handheld_shell() -> tuple[str, list[str]]:
+    """What a handheld needs to start without network: the page, its scripts, styles and texts, and
+    a version that changes whenever one of them does (so devices drop the old copy)."""
+    static = HERE / "static"
+    files = sorted(path for folder in ("handheld", "common") for path in (static / folder).rglob("*") if path.is_file())
+    files += sorted((static / "i18n").glob("handheld.*.json"))
+    urls = ["/"] + [f"/ui/static/{path.relative_to(static).as_posix()}" for path in files]
+    digest = hashlib.sha256()
+    for path in [HERE / "templates" / "handheld.html", HERE / "static" / "handheld" / "sw.js", *files]:
+        digest.update(path.read_bytes())
+    vendor = "socket.io.min.js"
+    if (NODE_MODULES / VENDOR_FILES[vendor]).is_file():
+        urls.append(f"/ui/vendor/{vendor}")
+    return digest.hexdigest()[:16], urls
+
+
+@ui.get("/sw.js")
+def service_worker() -> Response:
+    # Served from the root so that its scope covers the page at "/"; the file list and version are
+    # written into it so that a deployment with changed screens replaces what devices hold.
+    version, urls = handheld_shell()
+    source = (HERE / "static" / "handheld" / "sw.js").read_text(encoding="utf-8")
+    body = f"const SHELL_VERSION = {json.dumps(version)};\nconst SHELL_FILES = {json.dumps(urls)};\n{source}"
+    response = Response(body, mimetype="text/javascript")
+    response.headers["Cache-Control"] = "no-cache"
+    return response
 
 
 @ui.get("/")

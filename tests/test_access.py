@@ -32,6 +32,7 @@ PUBLIC_ROUTES = {
     ("GET", "/"),
     ("GET", "/ui/static/<path:filename>"),
     ("GET", "/ui/vendor/<name>"),
+    ("GET", "/sw.js"),
 }
 # Pages for people: an anonymous visitor is sent to the sign-in page instead of getting a 401.
 BROWSER_PAGES = {"/dashboard", "/api/docs"}

@@ -146,6 +146,9 @@ def new_context(browser: Any, demo_server: DemoServer) -> Iterator[Callable[...,
 
     def open_context(*, on: Any = None, viewport: dict[str, int] | None = None, **options: Any) -> Any:
         handheld = viewport is None
+        # Playwright cannot route what a service worker fetches: tests that are not about the handheld's
+        # offline copy keep it out, so that every request stays visible to them.
+        options.setdefault("service_workers", "block")
         context = (on or browser).new_context(base_url=demo_server.url, viewport=viewport or HANDHELD,
                                               has_touch=handheld, is_mobile=handheld, locale="en-GB", **options)
         context.set_default_timeout(10_000)

@@ -117,3 +117,23 @@ def test_the_outbox_survives_a_reload_and_replays_with_the_same_key(new_context:
                                "device": page.evaluate("localStorage.getItem('handheld.device')")})
     assert again.headers.get("Idempotent-Replayed") == "true", again.text
     assert ledger.on_hand("SKU-1007", "AMS-P-04") == 72
+
+
+def test_a_reload_without_network_still_opens_the_app_and_it_resumes_when_the_network_returns(
+        new_context: Any, demo_server: Any) -> None:
+    context = new_context(service_workers="allow")
+    page = sign_in(context, OLGA)
+    assert page.evaluate("navigator.serviceWorker.ready.then((registration) => registration.active.state)") \
+        == "activated"
+    page.wait_for_function("navigator.serviceWorker.controller !== null")
+
+    context.set_offline(True)
+    page.reload()  # a dead spot in the aisle, and the page reloads
+    expect(status(page)).to_have_text("No network: cannot check your sign-in.")
+    expect(page.get_by_test_id("task-list")).to_be_hidden()
+    screenshot(page, "handheld-13-offline-reload")
+
+    context.set_offline(False)  # back in coverage: the session is checked again and the work goes on
+    expect(page.get_by_test_id("task-list")).to_be_visible()
+    expect(page.get_by_test_id("who")).to_have_text("Olga Operator")
+    assert page.js_errors == []

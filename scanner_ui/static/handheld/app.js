@@ -59,6 +59,11 @@ class App {
     else this.route();
   }
 
+  async resume() {
+    const me = await whoAmI().catch(() => null);
+    if (me && !this.me) await this.signedIn(me);
+  }
+
   async signedIn(me) {
     this.me = me;
     rememberCsrf(me.csrf_token);
@@ -140,7 +145,12 @@ class App {
     this.outbox.addEventListener("signed-out", () => this.status(t("session.expired"), "error"));
     // A camera left running in the background drains the battery and blocks other apps from it.
     document.addEventListener("visibilitychange", () => { if (document.hidden) this.closeCamera(); });
-    window.addEventListener("online", () => { this.status(t("online.back"), "info"); this.outbox.flush(); });
+    window.addEventListener("online", () => {
+      this.status(t("online.back"), "info");
+      // Started without network: now the sign-in can be checked, and the waiting confirmations sent.
+      if (!this.me) this.resume();
+      this.outbox.flush();
+    });
     window.addEventListener("offline", () => this.status(t("offline.now"), "error"));
     setInterval(() => { if (this.me) this.outbox.flush(); }, RETRY_EVERY_MS);
     this.showLanguage();
@@ -259,6 +269,11 @@ class App {
     $("camera").hidden = true;
     this.refocus();
   }
+}
+
+// The app itself stays on the device, so a reload without network still opens it (see sw.js).
+if ("serviceWorker" in navigator && window.isSecureContext) {
+  navigator.serviceWorker.register("/sw.js").catch((error) => console.warn("no offline copy of the app", error));
 }
 
 const app = new App();
