@@ -12,7 +12,9 @@ import socketio
 from tests.conftest import LiveServer
 
 
-def connect(live: LiveServer, token: str | None) -> tuple[socketio.Client, list[dict[str, Any]], threading.Event]:
+def connect(live: LiveServer | str, token: str | None, *, transport: str = "polling",
+            ) -> tuple[socketio.Client, list[dict[str, Any]], threading.Event]:
+    """A dashboard on ``/live`` (of a live server, or of a server's base URL) recording stock.changed."""
     client = socketio.Client(reconnection=False)
     received: list[dict[str, Any]] = []
     arrived = threading.Event()
@@ -22,7 +24,8 @@ def connect(live: LiveServer, token: str | None) -> tuple[socketio.Client, list[
         received.append(payload)
         arrived.set()
 
-    client.connect(live.url, namespaces=["/live"], transports=["polling"], auth={"token": token} if token else None,
+    url = live if isinstance(live, str) else live.url
+    client.connect(url, namespaces=["/live"], transports=[transport], auth={"token": token} if token else None,
                    wait_timeout=10)
     return client, received, arrived
 

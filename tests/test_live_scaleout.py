@@ -7,18 +7,17 @@ import os
 import socket
 import subprocess
 import sys
-import threading
 import time
 import uuid
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Iterator
 
 import pytest
 import requests
-import socketio
 
 from tests.conftest import FreshDatabase
+from tests.test_live_events import connect
 
 REDIS_URL = os.environ.get("WAREHOUSE_TEST_REDIS_URL")
 GUNICORN = str(Path(sys.executable).with_name("gunicorn"))
@@ -76,18 +75,8 @@ def test_a_change_made_through_one_process_reaches_a_dashboard_on_another(
                 reply = http.post(f"{first}/api/v1{path}", json=body, headers=cast["admin1"].headers, timeout=10)
                 assert reply.status_code == 201, reply.text
 
-            dashboard = socketio.Client(reconnection=False)
-            received: list[dict[str, Any]] = []
-            arrived = threading.Event()
-
-            @dashboard.on("stock.changed", namespace="/live")
-            def on_change(payload: dict[str, Any]) -> None:
-                received.append(payload)
-                arrived.set()
-
             # Websocket only: behind a load balancer without sticky sessions, polling would wander.
-            dashboard.connect(second, namespaces=["/live"], transports=["websocket"],
-                              auth={"token": cast["super2"].token}, wait_timeout=10)
+            dashboard, received, arrived = connect(second, cast["super2"].token, transport="websocket")
             try:
                 assert dashboard.call("subscribe", {"warehouses": [code]}, namespace="/live", timeout=10) == \
                     {"warehouses": [code]}

@@ -38,11 +38,11 @@ from warehouse.audit.services import record as audit
 from warehouse.catalog.models import Lot
 from warehouse.catalog.services import item_by_sku
 from warehouse.db import utcnow
-from warehouse.errors import Conflict, InvalidInput, NotFound
+from warehouse.errors import Conflict, InvalidInput
 from warehouse.locations.models import Location, LocationType
 from warehouse.locations.services import location_by_code, warehouse_by_code
 from warehouse.picking.services import pickable_bins
-from warehouse.queries import paginate
+from warehouse.queries import one_by_id, paginate
 from warehouse.realtime import announce
 from warehouse.receiving.services import create_receipt
 from warehouse.replenishment.models import (
@@ -282,13 +282,7 @@ def list_purchase_orders(session: Session, query: dict[str, Any]) -> Page:
 
 
 def get_purchase_order(session: Session, purchase_order_id: int, *, for_update: bool = False) -> PurchaseOrder:
-    statement = select(PurchaseOrder).where(PurchaseOrder.id == purchase_order_id)
-    if for_update:
-        statement = statement.with_for_update()
-    order = session.scalar(statement)
-    if order is None:
-        raise NotFound(f"No purchase order {purchase_order_id}.")
-    return order
+    return one_by_id(session, PurchaseOrder, purchase_order_id, noun="purchase order", for_update=for_update)
 
 
 def expect(session: Session, *, purchase_order_id: int, actor_id: int, dock: str | None = None) -> PurchaseOrder:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -36,9 +35,8 @@ def floor(session: Session, query: dict[str, Any]) -> services.Floor:
          tags=["reports"], errors=(404,),
          summary="A day's throughput per hour: lines finished and units moved per workflow, and ledger moves")
 def throughput(session: Session, query: dict[str, Any]) -> services.Throughput:
-    offset = query["utc_offset"]
-    day = query.get("date") or (datetime.now(timezone.utc) + timedelta(minutes=offset)).date()
-    return services.throughput(session, day=day, utc_offset=offset, warehouse=query.get("warehouse"))
+    return services.throughput(session, day=query.get("date"), utc_offset=query["utc_offset"],
+                               warehouse=query.get("warehouse"))
 
 
 @api.get("/reports/people", permission=PERMISSION, response=PersonOut, many=True, tags=["reports"],

@@ -16,8 +16,8 @@ from sqlalchemy import func, or_, select, true
 from sqlalchemy.orm import Session, aliased
 
 from warehouse.accounts.models import User
-from warehouse.errors import NotFound
 from warehouse.locations.models import Location, Warehouse
+from warehouse.locations.services import warehouse_by_code
 from warehouse.scanning.models import ScanLog
 from warehouse.stock.models import LedgerHead, Move, StockLevel
 from warehouse.stock.queries import level_rows
@@ -111,8 +111,8 @@ class Person:
 
 
 def _check_warehouse(session: Session, code: str | None) -> None:
-    if code is not None and session.scalar(select(Warehouse.id).where(Warehouse.code == code)) is None:
-        raise NotFound(f"No warehouse {code!r}.")
+    if code is not None:
+        warehouse_by_code(session, code)  # a 404 for a code that names nothing
 
 
 def _latest(activity: Iterable[tuple[int, int, datetime]]) -> dict[int, tuple[int, datetime]]:
@@ -191,14 +191,17 @@ def _hour(at: datetime, start: datetime) -> int | None:
     return index if 0 <= index < HOURS else None
 
 
-def throughput(session: Session, *, day: date, utc_offset: int = 0, warehouse: str | None = None) -> Throughput:
+def throughput(session: Session, *, day: date | None = None, utc_offset: int = 0,
+               warehouse: str | None = None) -> Throughput:
     """Per hour of ``day`` (a local day ``utc_offset`` minutes east of UTC, so the browser can ask for
-    its own "today"): lines finished per workflow, units moved per workflow, and ledger moves.
+    its own "today", the default): lines finished per workflow, units moved per workflow, and ledger moves.
 
     A line counts in the hour of its last confirmation, once it is done. Units count moves that touch
     a physical location of the warehouse (or of any warehouse): a transfer between two bins counts its
     quantity once."""
     _check_warehouse(session, warehouse)
+    if day is None:
+        day = (datetime.now(timezone.utc) + timedelta(minutes=utc_offset)).date()
     start = datetime(day.year, day.month, day.day, tzinfo=timezone.utc) - timedelta(minutes=utc_offset)
     end = start + timedelta(hours=HOURS)
 

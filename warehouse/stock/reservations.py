@@ -33,33 +33,27 @@ from warehouse.stock.watch import touched
 def change_reserved(session: Session, *, location_id: int, item_id: int, lot_id: int | None, delta: int) -> None:
     """Reserve (``delta`` > 0) or release (< 0) units of one bucket with a single guarded UPDATE:
     never more than is unreserved, never release more than is reserved."""
+    if not _guarded_change(session, location_id=location_id, item_id=item_id, lot_id=lot_id, delta=delta):
+        # The buckets were locked (or, on SQLite, the writer holds the database) since they were read,
+        # so this only happens if reservation bookkeeping went wrong: refuse rather than corrupt it.
+        what = "reserve" if delta > 0 else "release"
+        raise Conflict(f"Could not {what} {abs(delta)} units at location {location_id}; nothing was changed.",
+                       reason="reservation_conflict")
+
+
+def try_reserve(session: Session, *, location_id: int, item_id: int, lot_id: int | None, quantity: int) -> bool:
+    """Reserve ``quantity`` units of one bucket if they are still unreserved; False (and nothing changed)
+    if they are not. For reservations planned from an unlocked read: the guard is what keeps them honest."""
+    return _guarded_change(session, location_id=location_id, item_id=item_id, lot_id=lot_id, delta=quantity)
+
+
+def _guarded_change(session: Session, *, location_id: int, item_id: int, lot_id: int | None, delta: int) -> bool:
     level = StockLevel.__table__.c
     guard = (level.on_hand - level.reserved >= delta) if delta > 0 else (level.reserved >= -delta)
     changed = session.execute(
         update(StockLevel)
         .where(level.location_id == location_id, level.item_id == item_id, level.lot_key == (lot_id or 0), guard)
         .values(reserved=level.reserved + delta)
-        .returning(level.reserved)
-        .execution_options(synchronize_session=False)
-    ).one_or_none()
-    if changed is None:
-        # The buckets were locked (or, on SQLite, the writer holds the database) since they were read,
-        # so this only happens if reservation bookkeeping went wrong: refuse rather than corrupt it.
-        what = "reserve" if delta > 0 else "release"
-        raise Conflict(f"Could not {what} {abs(delta)} units at location {location_id}; nothing was changed.",
-                       reason="reservation_conflict")
-    touched(session, item_id, location_id)
-
-
-def try_reserve(session: Session, *, location_id: int, item_id: int, lot_id: int | None, quantity: int) -> bool:
-    """Reserve ``quantity`` units of one bucket if they are still unreserved; False (and nothing changed)
-    if they are not. For reservations planned from an unlocked read: the guard is what keeps them honest."""
-    level = StockLevel.__table__.c
-    changed = session.execute(
-        update(StockLevel)
-        .where(level.location_id == location_id, level.item_id == item_id, level.lot_key == (lot_id or 0),
-               level.on_hand - level.reserved >= quantity)
-        .values(reserved=level.reserved + quantity)
         .returning(level.reserved)
         .execution_options(synchronize_session=False)
     ).one_or_none()

@@ -3,7 +3,7 @@
 // for with the browser's UTC offset, so hour 8 on the axis is 08:00 on the supervisor's clock.
 import { api } from "../common/api.js";
 import { t } from "../common/i18n.js";
-import { el, formatLocale, number, workflowName } from "./format.js";
+import { el, formatLocale, number, throttle, workflowName } from "./format.js";
 
 // Fixed colours per workflow so a series keeps its colour from one day (and chart) to the next.
 const COLOURS = { receiving: "#2563eb", putaway: "#0891b2", picking: "#16a34a", packing: "#65a30d",
@@ -81,15 +81,8 @@ export async function refresh() {
   }
 }
 
-let soon = null;
-// At most one report every few seconds however busy the floor is (a throttle, as in floor.js).
-export function refreshSoon() {
-  if (soon) return;
-  soon = setTimeout(() => {
-    soon = null;
-    refresh();
-  }, 3000);
-}
+// At most one report every few seconds however busy the floor is.
+export const refreshSoon = throttle(refresh, 3000);
 
 export function start(code) {
   warehouse = code;

@@ -3,7 +3,7 @@
 // events the panel also refreshes on a slow timer, which also keeps "2 min ago" honest.
 import { api } from "../common/api.js";
 import { t } from "../common/i18n.js";
-import { ago, dateTime, el, label, number, workflowName } from "./format.js";
+import { ago, dateTime, el, label, number, throttle, workflowName } from "./format.js";
 
 const list = document.getElementById("floor-list");
 const empty = document.getElementById("floor-empty");
@@ -61,16 +61,8 @@ export async function refresh() {
   }
 }
 
-let soon = null;
 // Events arrive in bursts (a confirmation posts moves and updates its task): one refresh per burst.
-// A throttle, not a debounce: on a busy floor events never pause, and the panel must still move.
-export function refreshSoon() {
-  if (soon) return;
-  soon = setTimeout(() => {
-    soon = null;
-    refresh();
-  }, 800);
-}
+export const refreshSoon = throttle(refresh, 800);
 
 export function start(code) {
   warehouse = code;

@@ -105,3 +105,16 @@ export function uuid() {
   const hex = [...bytes].map((b) => b.toString(16).padStart(2, "0")).join("");
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
+
+// At most one call of ``fn`` per ``ms`` however often it is asked for. A throttle, not a debounce:
+// events on a busy floor never pause, and the panel must still move.
+export function throttle(fn, ms) {
+  let pending = null;
+  return () => {
+    if (pending) return;
+    pending = setTimeout(() => {
+      pending = null;
+      fn();
+    }, ms);
+  };
+}
