@@ -7,15 +7,18 @@ appends the move, and announces the change for after the commit.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Sequence
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Session, make_transient_to_detached
 
 from warehouse.catalog.models import Item, Lot, SerialNumber, Tracking
+from warehouse.db import utcnow
 from warehouse.errors import InsufficientStock, InvalidInput
 from warehouse.locations.models import Location
 from warehouse.realtime import announce
@@ -39,51 +42,63 @@ class LevelChange:
         return self.on_hand - self.reserved
 
 
+# The statements of the hot path are built once per dialect and reused: building them is most of
+# what executing them costs. They run on the session's connection, not through the ORM.
+_NEXT_SEQ = (update(LedgerHead.__table__).where(LedgerHead.__table__.c.id == 1)
+             .values(last_seq=LedgerHead.__table__.c.last_seq + 1).returning(LedgerHead.__table__.c.last_seq))
+
+_level = StockLevel.__table__.c
+
+# (An UPDATE's parameters may not be named like the table's columns.)
+_TAKE = (update(StockLevel.__table__)
+         .where(_level.location_id == bindparam("at_location"), _level.item_id == bindparam("of_item"),
+                _level.lot_key == bindparam("of_lot"),
+                _level.on_hand - _level.reserved >= bindparam("free_needed"),
+                _level.reserved >= bindparam("from_reserved"))
+         .values(on_hand=_level.on_hand - bindparam("quantity"), reserved=_level.reserved - bindparam("from_reserved"),
+                 last_seq=bindparam("seq"))
+         .returning(_level.on_hand, _level.reserved))
+
+_AVAILABLE = select(_level.on_hand - _level.reserved).where(
+    _level.location_id == bindparam("at_location"), _level.item_id == bindparam("of_item"),
+    _level.lot_key == bindparam("of_lot"))
+
+_INSERT_MOVE = insert(Move.__table__)
+
+
+@functools.cache
+def _add_statement(dialect: str) -> Any:
+    """Insert a bucket or add to the one that exists: one statement, whichever the case."""
+    insert_for = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert_for(StockLevel.__table__)
+    return statement.on_conflict_do_update(
+        index_elements=[_level.location_id, _level.item_id, _level.lot_key],
+        set_={"on_hand": _level.on_hand + statement.excluded.on_hand, "last_seq": statement.excluded.last_seq},
+    ).returning(_level.on_hand, _level.reserved)
+
+
 def next_seq(session: Session) -> int:
     """Issue the next ledger sequence number (locks the ledger head until commit)."""
-    seq = session.execute(
-        update(LedgerHead).where(LedgerHead.id == 1)
-        .values(last_seq=LedgerHead.last_seq + 1).returning(LedgerHead.last_seq)
-    ).scalar_one()
-    return int(seq)
+    return int(session.connection().execute(_NEXT_SEQ).scalar_one())
 
 
-def _upsert(session: Session, *, location: Location, item: Item, lot: Lot | None, delta: int,
-            seq: int) -> tuple[int, int]:
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(StockLevel).values(
-        location_id=location.id, item_id=item.id, lot_id=lot.id if lot else None,
-        lot_key=lot.id if lot else 0, is_virtual=location.is_virtual,
-        on_hand=delta, reserved=0, last_seq=seq,
-    )
-    statement = statement.on_conflict_do_update(
-        index_elements=[StockLevel.location_id, StockLevel.item_id, StockLevel.lot_key],
-        set_={"on_hand": StockLevel.on_hand + delta, "last_seq": seq},
-    ).returning(StockLevel.on_hand, StockLevel.reserved)
-    on_hand, reserved = session.execute(statement).one()
+def _add(connection: Connection, *, location: Location, item: Item, lot: Lot | None, delta: int,
+         seq: int) -> tuple[int, int]:
+    on_hand, reserved = connection.execute(_add_statement(connection.dialect.name), {
+        "location_id": location.id, "item_id": item.id, "lot_id": lot.id if lot else None,
+        "lot_key": lot.id if lot else 0, "is_virtual": location.is_virtual, "on_hand": delta, "reserved": 0,
+        "last_seq": seq}).one()
     return int(on_hand), int(reserved)
 
 
-def _take(session: Session, *, location: Location, item: Item, lot: Lot | None, quantity: int,
+def _take(connection: Connection, *, location: Location, item: Item, lot: Lot | None, quantity: int,
           from_reserved: int, seq: int) -> tuple[int, int]:
     """Decrement a physical bucket only if it holds the stock; never below zero."""
-    level = StockLevel.__table__.c
-    row = session.execute(
-        update(StockLevel)
-        .where(level.location_id == location.id, level.item_id == item.id,
-               level.lot_key == (lot.id if lot else 0),
-               level.on_hand - level.reserved >= quantity - from_reserved,
-               level.reserved >= from_reserved)
-        .values(on_hand=level.on_hand - quantity, reserved=level.reserved - from_reserved, last_seq=seq)
-        .returning(level.on_hand, level.reserved)
-        .execution_options(synchronize_session=False)
-    ).one_or_none()
+    bucket = {"at_location": location.id, "of_item": item.id, "of_lot": lot.id if lot else 0}
+    row = connection.execute(_TAKE, {**bucket, "quantity": quantity, "from_reserved": from_reserved,
+                                     "free_needed": quantity - from_reserved, "seq": seq}).one_or_none()
     if row is None:
-        available = session.scalar(
-            select(StockLevel.on_hand - StockLevel.reserved).where(
-                StockLevel.location_id == location.id, StockLevel.item_id == item.id,
-                StockLevel.lot_key == (lot.id if lot else 0))) or 0
+        available = connection.execute(_AVAILABLE, bucket).scalar() or 0
         lot_text = f" lot {lot.code}" if lot else ""
         raise InsufficientStock(
             f"{location.code} holds {available} available of {item.sku}{lot_text}; "
@@ -147,32 +162,43 @@ def post_move(session: Session, *, item: Item, source: Location, destination: Lo
     # A savepoint: a refusal half-way (not enough stock, a serial elsewhere) leaves nothing behind,
     # even for a caller that catches the error and carries on with its transaction.
     with session.begin_nested():
+        connection = session.connection()
         seq = next_seq(session)
         sides: list[tuple[Location, int]] = sorted(
             [(source, -quantity), (destination, quantity)], key=lambda side: side[0].id)
         changes: list[LevelChange] = []
         for location, delta in sides:
             if delta < 0 and not location.is_virtual:
-                on_hand, reserved = _take(session, location=location, item=item, lot=lot, quantity=quantity,
+                on_hand, reserved = _take(connection, location=location, item=item, lot=lot, quantity=quantity,
                                           from_reserved=from_reserved, seq=seq)
             else:
-                on_hand, reserved = _upsert(session, location=location, item=item, lot=lot, delta=delta, seq=seq)
+                on_hand, reserved = _add(connection, location=location, item=item, lot=lot, delta=delta, seq=seq)
             changes.append(LevelChange(location, delta, on_hand, reserved))
             if not location.is_virtual:
                 touched(session, item.id, location.id)
 
-        move = Move(seq=seq, item=item, lot=lot, from_location=source, to_location=destination,
-                    quantity=quantity, reason=reason, reason_code=reason_code, actor_id=actor_id,
-                    verifier_id=verifier_id, task_id=task_id, device=device, idempotency_key=idempotency_key)
-        if at is not None:
-            move.created_at = at
-        session.add(move)
-        session.flush()
+        columns = {"seq": seq, "item_id": item.id, "lot_id": lot.id if lot else None,
+                   "from_location_id": source.id, "to_location_id": destination.id, "quantity": quantity,
+                   "reason": reason, "reason_code": reason_code, "actor_id": actor_id, "verifier_id": verifier_id,
+                   "task_id": task_id, "device": device, "idempotency_key": idempotency_key,
+                   "created_at": at or utcnow()}
+        connection.execute(_INSERT_MOVE, columns)
+        move = _persistent_move(session, columns, item=item, lot=lot, source=source, destination=destination)
         if serials:
             _move_serials(session, item=item, lot=lot, serials=serials, source=source,
                           destination=destination, seq=seq)
             session.flush()
     _announce(session, move, changes)
+    return move
+
+
+def _persistent_move(session: Session, columns: dict[str, Any], *, item: Item, lot: Lot | None, source: Location,
+                     destination: Location) -> Move:
+    """The ORM view of the move just inserted, without a second write: callers and responses read
+    it like any loaded move (its serials load on first use)."""
+    move = Move(**columns, item=item, lot=lot, from_location=source, to_location=destination)
+    make_transient_to_detached(move)
+    session.add(move)
     return move
 
 
