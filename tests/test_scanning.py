@@ -358,15 +358,15 @@ def test_log_scan_records_a_workflow_task(db: Database) -> None:
     op1 = user_id(db, "op1")
     with db.transaction() as session:
         resolution = resolve(session, "106141411234567897")
-        entry = log_scan(session, raw="106141411234567897", resolution_or_error=resolution, user_id=op1,
-                         device=None, context="putaway", task_id=41)
-        assert entry.id is not None
+        entry_id = log_scan(session, raw="106141411234567897", resolution_or_error=resolution, user_id=op1,
+                            device=None, context="putaway", task_id=41)
     with db.transaction() as session:
         with pytest.raises(ScanError) as refused:
             resolve(session, "]C10109506000134353")
         log_scan(session, raw="]C10109506000134353", resolution_or_error=refused.value, user_id=op1, device="x",
                  context=None, task_id=41)
     first, second = _log(db)
+    assert first.id == entry_id
     assert (first.kind, first.task_id, first.context, first.resolved["sscc"]) == ("sscc", 41, "putaway",
                                                                                   "106141411234567897")
     assert (second.error_reason, second.normalized, second.task_id) == ("bad_check_digit", "0109506000134353", 41)

@@ -69,6 +69,14 @@ def after_commit(session: Session, callback: Callable[[], None]) -> None:
     session.info.setdefault("after_commit", []).append(callback)
 
 
+def core(session: Session) -> Connection:
+    """The session's connection, for prebuilt Core statements on hot paths: they skip the ORM's
+    per-statement work. Pending ORM changes are flushed first, so the statements see them."""
+    if session.new or session.dirty or session.deleted:
+        session.flush()
+    return session.connection()
+
+
 def keep_if_rolled_back(session: Session, write: Callable[[Session], None]) -> None:
     """If the session's work is rolled back, run ``write`` in a transaction of its own.
 

@@ -35,6 +35,7 @@ from sqlalchemy.orm import Session
 
 from warehouse.accounts.models import User
 from warehouse.catalog.models import BarcodeKind, Item, ItemBarcode, Lot, PackSize
+from warehouse.db import core
 from warehouse.locations.models import Location, Warehouse
 from warehouse.scanning.normalize import GS, NormalizedScan, ScanError, normalize
 
@@ -198,7 +199,7 @@ def _exact_match(session: Session, raw: str, scan: NormalizedScan) -> Resolution
         return None  # no badge, bin, SKU or alias can hold it
     base = {"raw": raw, "normalized": code, "symbology": scan.symbology, "matched": True}
     found: dict[str, tuple[Any, ...]] = {}
-    for kind, *row in session.execute(OWN_CODE_MATCHES, {"code": code}):
+    for kind, *row in core(session).execute(OWN_CODE_MATCHES, {"code": code}):
         found.setdefault(kind, tuple(row))
 
     if "badge" in found:
@@ -220,16 +221,17 @@ def _exact_match(session: Session, raw: str, scan: NormalizedScan) -> Resolution
     return Resolution(**base, kind=ScanKind.ITEM, item=match, quantity=match.pack_quantity)
 
 
+# The pack size of the barcode's level comes in the same statement.
+ITEM_FOR_GTIN = (select(Item.id, Item.sku, Item.name, ItemBarcode.pack_level, PackSize.quantity)
+                 .join(ItemBarcode, ItemBarcode.item_id == Item.id)
+                 .outerjoin(PackSize, and_(PackSize.item_id == Item.id, PackSize.level == ItemBarcode.pack_level))
+                 .where(ItemBarcode.code == bindparam("gtin"), ItemBarcode.kind == BarcodeKind.GTIN.value)
+                 .limit(1))
+
+
 def _item_for_gtin(session: Session, gtin14: str) -> ItemMatch | None:
-    # The pack size of the barcode's level comes in the same statement.
-    row = session.execute(
-        select(Item, ItemBarcode.pack_level, PackSize.quantity).join(ItemBarcode.item)
-        .outerjoin(PackSize, and_(PackSize.item_id == Item.id, PackSize.level == ItemBarcode.pack_level))
-        .where(ItemBarcode.code == gtin14, ItemBarcode.kind == BarcodeKind.GTIN.value)).first()
-    if row is None:
-        return None
-    item, level, quantity = row
-    return ItemMatch(item.id, item.sku, item.name, level, quantity)
+    row = core(session).execute(ITEM_FOR_GTIN, {"gtin": gtin14}).first()
+    return None if row is None else ItemMatch(*row)
 
 
 # ------------------------------------------------------------------ GS1
@@ -509,8 +511,9 @@ def _interpret(session: Session, raw: str, scan: NormalizedScan, elements: Itera
     item = _item_for_gtin(session, gtin) if gtin else None
     lot = None
     if item is not None and "10" in values:
-        found = session.scalar(select(Lot).where(Lot.item_id == item.item_id, Lot.code == values["10"]))
-        lot = None if found is None else LotMatch(found.id, found.code, found.expiry)
+        found = core(session).execute(select(Lot.id, Lot.code, Lot.expiry).where(
+            Lot.item_id == item.item_id, Lot.code == values["10"])).first()
+        lot = None if found is None else LotMatch(*found)
     if item is not None and item.pack_quantity is not None:
         quantity = (count or 1) * item.pack_quantity
     else:

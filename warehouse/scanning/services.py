@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
+from warehouse.db import core, utcnow
 from warehouse.scanning.models import MAX_RAW_LENGTH, ScanLog
 from warehouse.scanning.normalize import ScanError
 from warehouse.scanning.resolve import Resolution
@@ -18,23 +20,25 @@ def _storable(text: str | None, limit: int) -> str | None:
 
 
 def log_scan(session: Session, *, raw: str, resolution_or_error: Resolution | ScanError, user_id: int,
-             device: str | None, context: str | None, task_id: int | None = None) -> ScanLog:
-    """Record one scan as it arrived, with what it resolved to or why it could not be resolved.
+             device: str | None, context: str | None, task_id: int | None = None) -> int:
+    """Record one scan as it arrived, with what it resolved to or why it could not be resolved; returns
+    the entry's id. Rows are only ever added, so they go straight to the database (every scan of the
+    floor passes here).
 
     Floor workflows call this for every scan they receive. For a failed scan, commit the record in a
     transaction that is not rolled back with the failure (see ``routes.resolve_scan``)."""
-    entry = ScanLog(raw=_storable(raw, MAX_RAW_LENGTH), user_id=user_id, device=_storable(device, 120),
-                    context=_storable(context, 64), task_id=task_id)
+    entry = {"raw": _storable(raw, MAX_RAW_LENGTH), "user_id": user_id, "device": _storable(device, 120),
+             "context": _storable(context, 64), "task_id": task_id,
+             "normalized": _storable(resolution_or_error.normalized, MAX_RAW_LENGTH), "kind": None,
+             "resolved": None, "error_reason": None, "error_message": None, "created_at": utcnow()}
     if isinstance(resolution_or_error, Resolution):
-        entry.normalized = _storable(resolution_or_error.normalized, MAX_RAW_LENGTH)
-        entry.kind = resolution_or_error.kind
         resolved = resolution_or_error.as_dict()
         del resolved["raw"], resolved["normalized"]  # already in their own columns
-        entry.resolved = resolved
+        entry.update(kind=resolution_or_error.kind, resolved=resolved)
     else:
-        entry.normalized = _storable(resolution_or_error.normalized, MAX_RAW_LENGTH)
-        entry.error_reason = resolution_or_error.reason
-        entry.error_message = _storable(resolution_or_error.message, 500)
-    session.add(entry)
-    session.flush()
-    return entry
+        entry.update(error_reason=resolution_or_error.reason,
+                     error_message=_storable(resolution_or_error.message, 500))
+    return int(core(session).execute(_INSERT, entry).inserted_primary_key[0])
+
+
+_INSERT = insert(ScanLog.__table__)
