@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import weakref
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from warehouse.audit.services import record as audit
@@ -22,8 +24,20 @@ def location_by_code(session: Session, code: str, *, field: str | None = None) -
     return one_by_code(session, Location.code, code, noun="location", field=field)
 
 
+# Virtual locations are built in by the migrations and can never be changed (update_location refuses),
+# so each database's are read once per process. Keyed by engine: tests run many databases side by side.
+_virtual: weakref.WeakKeyDictionary[Engine, dict[LocationType, Location]] = weakref.WeakKeyDictionary()
+
+
 def virtual_location(session: Session, kind: LocationType) -> Location:
-    return location_by_code(session, VIRTUAL_LOCATION_CODES[kind])
+    """The built-in virtual location of ``kind`` (supplier, customer, ...): every receipt, shipment
+    and adjustment posts against one, so it comes from a per-process copy rather than a query."""
+    known = _virtual.setdefault(session.get_bind().engine, {})
+    cached = known.get(kind)
+    if cached is None:
+        cached = known[kind] = location_by_code(session, VIRTUAL_LOCATION_CODES[kind])
+        session.expunge(cached)
+    return session.merge(cached, load=False)
 
 
 def create_warehouse(session: Session, *, actor_id: int | None, code: str, name: str, latitude: float,

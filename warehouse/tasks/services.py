@@ -20,6 +20,7 @@ from typing import Any, Iterable, Protocol
 
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from warehouse.audit.services import record as audit
 from warehouse.catalog.models import Item
@@ -284,6 +285,10 @@ def confirm(session: Session, *, line: TaskLine, actor_id: int, evidence: Eviden
         raise InvalidInput.field("quantity", "must be from 0 to 1000000000")
     handler.check(session, line, evidence)
 
+    if line.status == LineStatus.OPEN.value and _round(line) == 1:
+        # Never confirmed: a first confirmation either waits for a second person or settles the line,
+        # and only a recount (a new round) opens a line again. Nothing to load.
+        set_committed_value(line, "confirmations", [])
     current = [c for c in line.confirmations if c.round == _round(line)]
     stage = "first" if not current else "second"
     if stage == "second" and current[0].user_id == actor_id:
@@ -314,9 +319,9 @@ def confirm(session: Session, *, line: TaskLine, actor_id: int, evidence: Eviden
             confirmers = [c.user_id for c in current] + [actor_id]
             line.confirmed_quantity = evidence.quantity
             handler.settle(session, line, evidence, confirmers)
-            discrepancy = session.scalar(select(Discrepancy).where(
-                Discrepancy.line_id == line.id, Discrepancy.status == DiscrepancyStatus.OPEN.value))
-    finish_task_if_done(session, line.task)
+            discrepancy = session.info.get(_OPENED, {}).get(line.id)
+    if line.status in (LineStatus.DONE.value, LineStatus.CANCELLED.value):
+        finish_task_if_done(session, line.task)
     _announce_task(session, line.task)
     return ConfirmOutcome(line=line, stage=stage, discrepancy=discrepancy,
                           waiting_for_second_person=line.status == LineStatus.AWAITING_VERIFICATION.value)
@@ -352,6 +357,9 @@ def mark_done(line: TaskLine, *, posted_seq: int | None) -> None:
 
 # ---------------------------------------------------------------- discrepancies
 
+_OPENED = "tasks.opened_discrepancies"  # session.info: line id -> the discrepancy this transaction opened on it
+
+
 def open_discrepancy(session: Session, line: TaskLine, *, kind: str, expected: int | None, counted: int | None,
                      details: dict[str, Any] | None = None, moved_since_start: bool = False) -> Discrepancy:
     line.status = LineStatus.DISCREPANCY.value
@@ -360,6 +368,7 @@ def open_discrepancy(session: Session, line: TaskLine, *, kind: str, expected: i
                               stock_moved_since_start=moved_since_start)
     session.add(discrepancy)
     session.flush()
+    session.info.setdefault(_OPENED, {})[line.id] = discrepancy
     announce(session, "discrepancy.opened", _discrepancy_event(discrepancy), [line.task.warehouse.code])
     return discrepancy
 
