@@ -18,7 +18,7 @@ from typing import Any, Iterable
 
 import pyotp
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -35,7 +35,7 @@ from warehouse.accounts.models import (
 )
 from warehouse.accounts.principal import Principal
 from warehouse.audit.services import record as audit
-from warehouse.db import Database, utcnow
+from warehouse.db import Database, core, utcnow
 from warehouse.queries import one_by_code
 from warehouse.errors import (
     AccountLocked,
@@ -201,42 +201,41 @@ def end_sessions(session: Session, user_id: int) -> None:
 
 # ---------------------------------------------------------------- principals
 
-def _principal(user: User, *, via: str, scopes: Iterable[str] | None = None, token_id: int | None = None,
-               auth_session: AuthSession | None = None) -> Principal:
-    permissions = ROLE_PERMISSIONS[user.role_enum]
+def _principal(user: User | Any, *, via: str, scopes: Iterable[str] | None = None, token_id: int | None = None,
+               session_id: int | None = None, csrf_token: str | None = None) -> Principal:
+    """``user`` is a User or a row with its id, username, display_name, role and locale."""
+    permissions = ROLE_PERMISSIONS[Role(user.role)]
     if scopes is not None:
         permissions = permissions & frozenset(scopes)
     return Principal(user_id=user.id, username=user.username, display_name=user.display_name,
-                     role=user.role_enum, permissions=permissions, via=via, locale=user.locale,
-                     token_id=token_id, session_id=auth_session.id if auth_session else None,
-                     csrf_token=auth_session.csrf_token if auth_session else None)
+                     role=Role(user.role), permissions=permissions, via=via, locale=user.locale,
+                     token_id=token_id, session_id=session_id, csrf_token=csrf_token)
+
+
+# Every request authenticates, so both lookups read plain columns with statements built once.
+_CALLER = (User.id, User.username, User.display_name, User.role, User.locale, User.active)
+_TOKEN_CALLER = (select(ApiToken.id.label("token_id"), ApiToken.scopes, ApiToken.expires_at, ApiToken.revoked_at,
+                        *_CALLER)
+                 .join(User, ApiToken.user_id == User.id).where(ApiToken.token_hash == bindparam("token_hash")))
+_SESSION_CALLER = (select(AuthSession.id.label("session_id"), AuthSession.csrf_token, AuthSession.expires_at,
+                          AuthSession.ended_at, *_CALLER)
+                   .join(User, AuthSession.user_id == User.id).where(AuthSession.token_hash == bindparam("token_hash")))
 
 
 def principal_for_token(session: Session, token: str) -> Principal | None:
     if not token.startswith(TOKEN_PREFIX):
         return None
-    row = session.execute(
-        select(ApiToken, User).join(User, ApiToken.user_id == User.id)
-        .where(ApiToken.token_hash == _sha256(token))).one_or_none()
-    if row is None:
+    row = core(session).execute(_TOKEN_CALLER, {"token_hash": _sha256(token)}).one_or_none()
+    if row is None or row.revoked_at or not row.active or (row.expires_at and row.expires_at <= utcnow()):
         return None
-    api_token, user = row
-    now = utcnow()
-    if api_token.revoked_at or not user.active or (api_token.expires_at and api_token.expires_at <= now):
-        return None
-    return _principal(user, via="token", scopes=api_token.scopes, token_id=api_token.id)
+    return _principal(row, via="token", scopes=row.scopes, token_id=row.token_id)
 
 
 def principal_for_session(session: Session, cookie: str) -> Principal | None:
-    row = session.execute(
-        select(AuthSession, User).join(User, AuthSession.user_id == User.id)
-        .where(AuthSession.token_hash == _sha256(cookie))).one_or_none()
-    if row is None:
+    row = core(session).execute(_SESSION_CALLER, {"token_hash": _sha256(cookie)}).one_or_none()
+    if row is None or row.ended_at or row.expires_at <= utcnow() or not row.active:
         return None
-    auth_session, user = row
-    if auth_session.ended_at or auth_session.expires_at <= utcnow() or not user.active:
-        return None
-    return _principal(user, via="session", auth_session=auth_session)
+    return _principal(row, via="session", session_id=row.session_id, csrf_token=row.csrf_token)
 
 
 _token_use_lock = threading.Lock()
@@ -493,7 +492,8 @@ def logout(session: Session, *, session_id: int) -> None:
 
 def principal_of(outcome: LoginOutcome) -> Principal:
     assert outcome.user is not None and outcome.auth_session is not None
-    return _principal(outcome.user, via="session", auth_session=outcome.auth_session)
+    return _principal(outcome.user, via="session", session_id=outcome.auth_session.id,
+                      csrf_token=outcome.auth_session.csrf_token)
 
 
 def lookup_user_ids(session: Session, ids: Iterable[int]) -> dict[int, str]:
