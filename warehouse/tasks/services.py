@@ -18,13 +18,13 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Iterable, Protocol
 
-from sqlalchemy import case, func, select
+from sqlalchemy import bindparam, case, func, select
 from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from warehouse.audit.services import record as audit
 from warehouse.catalog.models import Item
-from warehouse.db import keep_if_rolled_back, utcnow
+from warehouse.db import core, keep_if_rolled_back, utcnow
 from warehouse.errors import Conflict, Forbidden, InvalidInput, NotFound
 from warehouse.locations.models import Location
 from warehouse.queries import one_by_id
@@ -180,16 +180,17 @@ def get_task(session: Session, task_id: int, *, workflow: Workflow | None = None
     return task
 
 
+# With what confirming a line reads (its task, item and bins, and their warehouses) in the same
+# statement: one query instead of a lazy load each. Built once: every confirmation starts here.
+_LINE = select(TaskLine).where(TaskLine.task_id == bindparam("task_id"), TaskLine.line_no == bindparam("line_no")) \
+    .options(joinedload(TaskLine.task).joinedload(Task.warehouse), joinedload(TaskLine.item),
+             joinedload(TaskLine.location).joinedload(Location.warehouse),
+             joinedload(TaskLine.to_location).joinedload(Location.warehouse))
+_LOCKED_LINE = _LINE.with_for_update(of=TaskLine)  # only the line is locked
+
+
 def get_line(session: Session, task_id: int, line_no: int, *, for_update: bool = False) -> TaskLine:
-    # With what confirming a line reads (its task, item and bins, and their warehouses) in the same
-    # statement: one query instead of a lazy load each. Only the line is locked.
-    statement = select(TaskLine).where(TaskLine.task_id == task_id, TaskLine.line_no == line_no).options(
-        joinedload(TaskLine.task).joinedload(Task.warehouse), joinedload(TaskLine.item),
-        joinedload(TaskLine.location).joinedload(Location.warehouse),
-        joinedload(TaskLine.to_location).joinedload(Location.warehouse))
-    if for_update:
-        statement = statement.with_for_update(of=TaskLine)
-    line = session.scalar(statement)
+    line = session.scalar(_LOCKED_LINE if for_update else _LINE, {"task_id": task_id, "line_no": line_no})
     if line is None:
         raise NotFound(f"Task {task_id} has no line {line_no}.")
     return line
@@ -327,16 +328,19 @@ def confirm(session: Session, *, line: TaskLine, actor_id: int, evidence: Eviden
                           waiting_for_second_person=line.status == LineStatus.AWAITING_VERIFICATION.value)
 
 
+_CLOSED = (LineStatus.DONE.value, LineStatus.CANCELLED.value)
+_LINES_AND_OPEN = select(func.count(TaskLine.id),
+                         func.coalesce(func.sum(case((TaskLine.status.not_in(_CLOSED), 1), else_=0)), 0)) \
+    .where(TaskLine.task_id == bindparam("task_id"))
+
+
 def _all_lines_closed(session: Session, task: Task) -> bool:
     """Whether the task has lines and every one is done or cancelled. Unless its lines are loaded already,
-    the database counts them (after the autoflush): confirming one line of a long receipt does not load
+    the database counts them (after a flush): confirming one line of a long receipt does not load
     every other line."""
-    closed = (LineStatus.DONE.value, LineStatus.CANCELLED.value)
     if "lines" in task.__dict__:
-        return bool(task.lines) and all(line.status in closed for line in task.lines)
-    still_open = func.coalesce(func.sum(case((TaskLine.status.not_in(closed), 1), else_=0)), 0)
-    total, open_lines = session.execute(
-        select(func.count(TaskLine.id), still_open).where(TaskLine.task_id == task.id)).one()
+        return bool(task.lines) and all(line.status in _CLOSED for line in task.lines)
+    total, open_lines = core(session).execute(_LINES_AND_OPEN, {"task_id": task.id}).one()
     return total > 0 and open_lines == 0
 
 
