@@ -17,9 +17,10 @@ from contextlib import contextmanager, nullcontext
 from datetime import datetime, timezone
 from typing import Any, Callable, Iterator
 
-from sqlalchemy import DateTime, MetaData, create_engine, event
+from sqlalchemy import DateTime, MetaData, create_engine, event, inspect
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.orm import DeclarativeBase, Session, make_transient_to_detached, sessionmaker
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.types import TypeDecorator
 
 log = logging.getLogger(__name__)
@@ -75,6 +76,41 @@ def core(session: Session) -> Connection:
     if session.new or session.dirty or session.deleted:
         session.flush()
     return session.connection()
+
+
+def write_through(session: Session, instance: Any, **values: Any) -> None:
+    """Set ``values`` on a loaded ``instance`` with one UPDATE now, leaving it clean: on hot paths this
+    replaces the unit of work's flush, which costs far more than the statement. The instance reads
+    the new values as if it had been loaded with them."""
+    table = inspect(instance).mapper.local_table
+    key = {column.name: getattr(instance, column.key) for column in table.primary_key}
+    core(session).execute(table.update().where(*(table.c[name] == value for name, value in key.items()))
+                          .values(**values))
+    for name, value in values.items():
+        set_committed_value(instance, name, value)
+
+
+def insert_through(session: Session, instance: Any) -> Any:
+    """Insert a new ``instance`` with one INSERT now and attach it to the session as loaded (see
+    ``write_through``): for append-only records on hot paths. Give it its foreign keys as ids;
+    relationships set on it are not followed."""
+    state = inspect(instance)
+    mapper = state.mapper
+    values: dict[str, Any] = {}
+    for column in mapper.local_table.columns:
+        key = mapper.get_property_by_column(column).key
+        if key in state.dict:
+            values[column.name] = state.dict[key]
+        elif column.default is not None:  # what the unit of work would have filled in
+            default = column.default.arg(None) if column.default.is_callable else column.default.arg
+            values[column.name] = default
+            set_committed_value(instance, key, default)
+    result = core(session).execute(mapper.local_table.insert(), values)
+    for column, value in zip(mapper.local_table.primary_key, result.inserted_primary_key):
+        set_committed_value(instance, mapper.get_property_by_column(column).key, value)
+    make_transient_to_detached(instance)
+    session.add(instance)
+    return instance
 
 
 def keep_if_rolled_back(session: Session, write: Callable[[Session], None]) -> None:

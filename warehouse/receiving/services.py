@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from warehouse.catalog.models import Item
 from warehouse.catalog.services import item_by_sku, lot_for
+from warehouse.db import write_through
 from warehouse.errors import InvalidInput
 from warehouse.locations.models import LocationType
 from warehouse.locations.services import location_by_code, location_for, virtual_location, warehouse_by_code
@@ -117,8 +118,8 @@ class Receiving:
     def settle(self, session: Session, line: TaskLine, agreed: tasks.Evidence, confirmers: list[int]) -> None:
         expected = line.expected_quantity or 0
         if agreed.quantity == expected and agreed.quantity > 0:
-            line.details = {**line.details, "lot": agreed.lot_code,
-                            "expiry": agreed.expiry_date.isoformat() if agreed.expiry_date else None}
+            write_through(session, line, details={**line.details, "lot": agreed.lot_code,
+                                                  "expiry": agreed.expiry_date.isoformat() if agreed.expiry_date else None})
             seq = self._post(session, line, agreed.quantity, actor_id=confirmers[0],
                              verifier_id=confirmers[-1] if len(confirmers) > 1 else None,
                              reason=f"Received on {line.task.reference}")

@@ -12,13 +12,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Sequence
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
-from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm import Session
 
 from warehouse.catalog.models import Item, Lot, SerialNumber, Tracking
-from warehouse.db import utcnow
+from warehouse.db import insert_through, utcnow
 from warehouse.errors import InsufficientStock, InvalidInput
 from warehouse.locations.models import Location
 from warehouse.realtime import announce
@@ -62,9 +62,6 @@ _TAKE = (update(StockLevel.__table__)
 _AVAILABLE = select(_level.on_hand - _level.reserved).where(
     _level.location_id == bindparam("at_location"), _level.item_id == bindparam("of_item"),
     _level.lot_key == bindparam("of_lot"))
-
-_INSERT_MOVE = insert(Move.__table__)
-
 
 @functools.cache
 def _add_statement(dialect: str) -> Any:
@@ -177,28 +174,17 @@ def post_move(session: Session, *, item: Item, source: Location, destination: Lo
             if not location.is_virtual:
                 touched(session, item.id, location.id)
 
-        columns = {"seq": seq, "item_id": item.id, "lot_id": lot.id if lot else None,
-                   "from_location_id": source.id, "to_location_id": destination.id, "quantity": quantity,
-                   "reason": reason, "reason_code": reason_code, "actor_id": actor_id, "verifier_id": verifier_id,
-                   "task_id": task_id, "device": device, "idempotency_key": idempotency_key,
-                   "created_at": at or utcnow()}
-        connection.execute(_INSERT_MOVE, columns)
-        move = _persistent_move(session, columns, item=item, lot=lot, source=source, destination=destination)
+        move = insert_through(session, Move(
+            seq=seq, item_id=item.id, lot_id=lot.id if lot else None, from_location_id=source.id,
+            to_location_id=destination.id, quantity=quantity, reason=reason, reason_code=reason_code,
+            actor_id=actor_id, verifier_id=verifier_id, task_id=task_id, device=device,
+            idempotency_key=idempotency_key, created_at=at or utcnow(),
+            item=item, lot=lot, from_location=source, to_location=destination))
         if serials:
             _move_serials(session, item=item, lot=lot, serials=serials, source=source,
                           destination=destination, seq=seq)
             session.flush()
     _announce(session, move, changes)
-    return move
-
-
-def _persistent_move(session: Session, columns: dict[str, Any], *, item: Item, lot: Lot | None, source: Location,
-                     destination: Location) -> Move:
-    """The ORM view of the move just inserted, without a second write: callers and responses read
-    it like any loaded move (its serials load on first use)."""
-    move = Move(**columns, item=item, lot=lot, from_location=source, to_location=destination)
-    make_transient_to_detached(move)
-    session.add(move)
     return move
 
 

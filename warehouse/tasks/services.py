@@ -19,12 +19,12 @@ from datetime import date
 from typing import Any, Iterable, Protocol
 
 from sqlalchemy import bindparam, case, func, select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session, joinedload, object_session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from warehouse.audit.services import record as audit
 from warehouse.catalog.models import Item
-from warehouse.db import core, keep_if_rolled_back, utcnow
+from warehouse.db import core, insert_through, keep_if_rolled_back, utcnow, write_through
 from warehouse.errors import Conflict, Forbidden, InvalidInput, NotFound
 from warehouse.locations.models import Location
 from warehouse.queries import one_by_id
@@ -295,18 +295,20 @@ def confirm(session: Session, *, line: TaskLine, actor_id: int, evidence: Eviden
     if stage == "second" and current[0].user_id == actor_id:
         raise Forbidden("Four eyes: a different person must verify this line; you made the first count.",
                         reason="same_person")
-    confirmation = Confirmation(
-        line=line, round=_round(line), stage=stage, user_id=actor_id, quantity=evidence.quantity,
+    # Every change below is written through at once (no unit-of-work flush): this is the floor's hot path.
+    confirmation = insert_through(session, Confirmation(
+        line_id=line.id, round=_round(line), stage=stage, user_id=actor_id, quantity=evidence.quantity,
         lot_code=evidence.lot_code, expiry=evidence.expiry_date.isoformat() if evidence.expiry_date else None,
         scanned_location=evidence.location.raw if evidence.location else None,
-        scanned_item=evidence.item.raw if evidence.item else None, details=evidence.details, device=evidence.device)
-    session.add(confirmation)  # flushed with the line's changes by the next query (or the commit)
+        scanned_item=evidence.item.raw if evidence.item else None, details=evidence.details, device=evidence.device))
+    set_committed_value(confirmation, "line", line)
+    set_committed_value(line, "confirmations", [*line.confirmations, confirmation])
     if line.task.status == TaskStatus.OPEN.value:
-        line.task.status = TaskStatus.IN_PROGRESS.value
+        write_through(session, line.task, status=TaskStatus.IN_PROGRESS.value)
 
     discrepancy = None
     if stage == "first" and line.needs_second_person:
-        line.status = LineStatus.AWAITING_VERIFICATION.value
+        write_through(session, line, status=LineStatus.AWAITING_VERIFICATION.value)
     else:
         if stage == "second" and (current[0].quantity != evidence.quantity
                                   or (current[0].lot_code or None) != (evidence.lot_code or None)):
@@ -318,7 +320,7 @@ def confirm(session: Session, *, line: TaskLine, actor_id: int, evidence: Eviden
         else:
             # In the order they confirmed: the first counter is the move's actor, the second its verifier.
             confirmers = [c.user_id for c in current] + [actor_id]
-            line.confirmed_quantity = evidence.quantity
+            write_through(session, line, confirmed_quantity=evidence.quantity)
             handler.settle(session, line, evidence, confirmers)
             discrepancy = session.info.get(_OPENED, {}).get(line.id)
     if line.status in (LineStatus.DONE.value, LineStatus.CANCELLED.value):
@@ -348,15 +350,14 @@ def finish_task_if_done(session: Session, task: Task) -> None:
     if task.status in (TaskStatus.DONE.value, TaskStatus.CANCELLED.value):
         return
     if _all_lines_closed(session, task):
-        task.status, task.completed_at = TaskStatus.DONE.value, utcnow()
+        write_through(session, task, status=TaskStatus.DONE.value, completed_at=utcnow())
         finished = getattr(HANDLERS.get(task.workflow), "finished", None)
         if finished is not None:
             finished(session, task)
 
 
 def mark_done(line: TaskLine, *, posted_seq: int | None) -> None:
-    line.status = LineStatus.DONE.value
-    line.posted_seq = posted_seq
+    write_through(object_session(line), line, status=LineStatus.DONE.value, posted_seq=posted_seq)
 
 
 # ---------------------------------------------------------------- discrepancies
@@ -366,7 +367,7 @@ _OPENED = "tasks.opened_discrepancies"  # session.info: line id -> the discrepan
 
 def open_discrepancy(session: Session, line: TaskLine, *, kind: str, expected: int | None, counted: int | None,
                      details: dict[str, Any] | None = None, moved_since_start: bool = False) -> Discrepancy:
-    line.status = LineStatus.DISCREPANCY.value
+    write_through(session, line, status=LineStatus.DISCREPANCY.value)
     discrepancy = Discrepancy(task_id=line.task_id, line=line, kind=kind, expected_quantity=expected,
                               counted_quantity=counted, details=details or {},
                               stock_moved_since_start=moved_since_start)
