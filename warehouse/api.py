@@ -155,6 +155,13 @@ def unstorable(value: Any, *, nul: bool = True) -> bool:
     return False
 
 
+@functools.cache
+def schema_instance(schema: type[Schema], *, many: bool = False) -> Schema:
+    """One instance per schema, reused by every request: building one deep-copies all its fields, and
+    loading or dumping keeps no state on the instance."""
+    return schema(many=many)
+
+
 def load(schema: type[Schema], data: Any, *, where: str, refuse_nul: bool = False) -> dict[str, Any]:
     """Validate ``data`` with ``schema``. Text that cannot be stored is refused first: unpaired surrogates
     always, NUL characters in a query string or with ``refuse_nul`` (a raw view that keeps NUL, such as a
@@ -169,7 +176,7 @@ def load(schema: type[Schema], data: Any, *, where: str, refuse_nul: bool = Fals
         message = "Text may not contain unpaired surrogates" + (" or NUL characters." if nul else ".")
         raise InvalidInput(f"Invalid {where}: check {', '.join(bad)}.", errors={name: [message] for name in bad})
     try:
-        return schema().load(data)
+        return schema_instance(schema).load(data)
     except ValidationError as exc:
         messages = exc.messages if isinstance(exc.messages, dict) else {"_schema": exc.messages}
         fields_text = ", ".join(sorted(messages))
@@ -241,8 +248,8 @@ def _dump_result(spec: EndpointSpec, result: Any) -> tuple[Any, dict[str, str]]:
         return None, {}
     if spec.paginated:
         assert isinstance(result, Page)
-        return spec.response(many=True).dump(result.items), _page_headers(result)
-    return spec.response(many=spec.many).dump(result), {}
+        return schema_instance(spec.response, many=True).dump(result.items), _page_headers(result)
+    return schema_instance(spec.response, many=spec.many).dump(result), {}
 
 
 def _run(spec: EndpointSpec, view: Callable[..., Any], path: dict[str, Any]) -> Response:

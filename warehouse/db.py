@@ -11,13 +11,14 @@ write lock, so concurrent writers queue instead of failing with "database is loc
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 from contextlib import contextmanager, nullcontext
 from datetime import datetime, timezone
 from typing import Any, Callable, Iterator
 
-from sqlalchemy import DateTime, MetaData, create_engine, event, inspect
+from sqlalchemy import DateTime, MetaData, bindparam, create_engine, event, inspect
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import DeclarativeBase, Session, make_transient_to_detached, sessionmaker
 from sqlalchemy.orm.attributes import set_committed_value
@@ -78,14 +79,33 @@ def core(session: Session) -> Connection:
     return session.connection()
 
 
+@functools.cache
+def _columns_of(mapper: Any) -> tuple[tuple[Any, str], ...]:
+    """(column, attribute name) of a mapped table."""
+    return tuple((column, mapper.get_property_by_column(column).key) for column in mapper.local_table.columns)
+
+
+@functools.cache
+def _insert_into(table: Any) -> Any:
+    return table.insert()
+
+
+@functools.cache
+def _update_by_key(table: Any, names: frozenset[str]) -> Any:
+    # (An UPDATE's parameters may not be named like the table's columns.)
+    return (table.update().where(*(column == bindparam(f"key_{column.name}") for column in table.primary_key))
+            .values({name: bindparam(f"new_{name}") for name in names}))
+
+
 def write_through(session: Session, instance: Any, **values: Any) -> None:
-    """Set ``values`` on a loaded ``instance`` with one UPDATE now, leaving it clean: on hot paths this
-    replaces the unit of work's flush, which costs far more than the statement. The instance reads
-    the new values as if it had been loaded with them."""
-    table = inspect(instance).mapper.local_table
-    key = {column.name: getattr(instance, column.key) for column in table.primary_key}
-    core(session).execute(table.update().where(*(table.c[name] == value for name, value in key.items()))
-                          .values(**values))
+    """Set ``values`` (attribute = column names) on a loaded ``instance`` with one UPDATE now, leaving it
+    clean: on hot paths this replaces the unit of work's flush, which costs far more than the statement.
+    The instance reads the new values as if it had been loaded with them."""
+    state = inspect(instance)
+    table = state.mapper.local_table
+    params = {f"key_{column.name}": value for column, value in zip(table.primary_key, state.identity)}
+    params.update((f"new_{name}", value) for name, value in values.items())
+    core(session).execute(_update_by_key(table, frozenset(values)), params)
     for name, value in values.items():
         set_committed_value(instance, name, value)
 
@@ -95,19 +115,18 @@ def insert_through(session: Session, instance: Any) -> Any:
     ``write_through``): for append-only records on hot paths. Give it its foreign keys as ids;
     relationships set on it are not followed."""
     state = inspect(instance)
-    mapper = state.mapper
     values: dict[str, Any] = {}
-    for column in mapper.local_table.columns:
-        key = mapper.get_property_by_column(column).key
+    for column, key in _columns_of(state.mapper):
         if key in state.dict:
             values[column.name] = state.dict[key]
         elif column.default is not None:  # what the unit of work would have filled in
             default = column.default.arg(None) if column.default.is_callable else column.default.arg
             values[column.name] = default
             set_committed_value(instance, key, default)
-    result = core(session).execute(mapper.local_table.insert(), values)
-    for column, value in zip(mapper.local_table.primary_key, result.inserted_primary_key):
-        set_committed_value(instance, mapper.get_property_by_column(column).key, value)
+    table = state.mapper.local_table
+    result = core(session).execute(_insert_into(table), values)
+    for column, value in zip(table.primary_key, result.inserted_primary_key):
+        set_committed_value(instance, column.key, value)
     make_transient_to_detached(instance)
     session.add(instance)
     return instance
