@@ -63,6 +63,7 @@ _AVAILABLE = select(_level.on_hand - _level.reserved).where(
     _level.location_id == bindparam("at_location"), _level.item_id == bindparam("of_item"),
     _level.lot_key == bindparam("of_lot"))
 
+
 @functools.cache
 def _add_statement(dialect: str) -> Any:
     """Insert a bucket or add to the one that exists: one statement, whichever the case."""
