@@ -246,3 +246,31 @@ def test_concurrent_orders_crossing_a_minimum_announce_it_once(live_server: Live
     assert len(lines) == 1 and len(tasks) == 1
     report = invariants(live)
     assert report["ok"], report["breaches"]
+
+
+def test_a_deleted_rule_watches_no_more_and_its_purchase_order_stays(
+        api: Api, db: Database, watched: dict[str, Any]) -> None:
+    stock(api, "W2-A1", "PLAIN", 10)
+    plain = rule(api, sku="PLAIN", warehouse="W2", minimum=12, maximum=20, supplier="Acme")  # below: orders now
+    [draft] = api.ok("GET", f"{V1}/replenishment/purchase-orders?status=draft")
+    assert [(line["sku"], line["quantity"], line["rule_id"]) for line in draft["lines"]] == [("PLAIN", 10, plain["id"])]
+
+    assert api.request("DELETE", f"{V1}/replenishment/rules/{plain['id']}", as_="op1").status_code == 403
+    removed = api.ok("DELETE", f"{V1}/replenishment/rules/{plain['id']}", as_="super1")
+    assert (removed["id"], removed["sku"]) == (plain["id"], "PLAIN")
+    assert api.ok("GET", f"{V1}/replenishment/rules?warehouse=W2") == []
+    [draft] = api.ok("GET", f"{V1}/replenishment/purchase-orders?status=draft")
+    assert [(line["sku"], line["quantity"], line["rule_id"]) for line in draft["lines"]] == [("PLAIN", 10, None)]
+
+    # Going up and down across the old minimum again announces nothing and orders nothing.
+    lows = len(low_events(db))
+    stock(api, "W2-A1", "PLAIN", 10)
+    stock(api, "W2-A1", "PLAIN", -15)
+    assert len(low_events(db)) == lows
+    [draft] = api.ok("GET", f"{V1}/replenishment/purchase-orders?status=draft")
+    assert [line["quantity"] for line in draft["lines"]] == [10]
+
+    before = table_counts(db)
+    missing = api.request("DELETE", f"{V1}/replenishment/rules/{plain['id']}", as_="super1")
+    assert missing.status_code == 404 and missing.mimetype == "application/problem+json"
+    assert table_counts(db) == before

@@ -25,6 +25,13 @@ def set_rule(session: Session, actor: Principal, body: dict[str, Any]) -> Replen
     return services.set_rule(session, actor_id=actor.user_id, **body)
 
 
+@api.delete("/replenishment/rules/<int:rule_id>", permission="replenishment:manage", response=RuleOut,
+            tags=["replenishment"], errors=(404,),
+            summary="Remove a rule: the item is no longer watched there. Replenishments it already made stay.")
+def delete_rule(session: Session, actor: Principal, rule_id: int) -> ReplenishmentRule:
+    return services.delete_rule(session, actor_id=actor.user_id, rule_id=rule_id)
+
+
 @api.get("/replenishment/rules", permission="stock:read", query=RuleQuery, response=RuleOut, paginated=True,
          tags=["replenishment"], errors=(422,), summary="Replenishment rules, filtered by warehouse or SKU")
 def list_rules(session: Session, query: dict[str, Any]) -> Page:

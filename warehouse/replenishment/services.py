@@ -98,6 +98,20 @@ def set_rule(session: Session, *, actor_id: int, sku: str, warehouse: str, minim
     return rule
 
 
+def delete_rule(session: Session, *, actor_id: int, rule_id: int) -> ReplenishmentRule:
+    """Stop watching an item: the rule goes, what it already set in motion stays (an open move task, the
+    lines of a purchase order, which keep their quantities but no longer name the rule)."""
+    rule = one_by_id(session, ReplenishmentRule, rule_id, noun="replenishment rule", for_update=True)
+    session.execute(update(PurchaseOrderLine).where(PurchaseOrderLine.rule_id == rule.id).values(rule_id=None))
+    audit(session, actor_id=actor_id, action="replenishment.rule_deleted", target=f"replenishment/rules/{rule.id}",
+          sku=rule.item.sku, warehouse=rule.warehouse.code, location=rule.location.code if rule.location else None,
+          minimum=rule.minimum, maximum=rule.maximum, supplier=rule.supplier)
+    session.delete(rule)
+    session.flush()
+    session.info.pop(_RULES, None)  # read ahead while the rule existed, perhaps
+    return rule
+
+
 def list_rules(session: Session, query: dict[str, Any]) -> Page:
     statement = select(ReplenishmentRule).order_by(ReplenishmentRule.id)
     if query.get("warehouse"):
