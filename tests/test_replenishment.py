@@ -248,6 +248,37 @@ def test_concurrent_orders_crossing_a_minimum_announce_it_once(live_server: Live
     assert report["ok"], report["breaches"]
 
 
+def test_items_crossing_their_minimums_at_once_share_one_draft_purchase_order(live_server: LiveServer) -> None:
+    """Eight items of one supplier fall below their minimums in the same instant, each through its own
+    order: they are grouped on one draft purchase order, not one draft each."""
+    live, skus = live_server, [f"GROUP-{number}" for number in range(8)]
+    with requests.Session() as http:
+        ok(http, live, "POST", "/warehouses", json={"code": "GW", "name": "GW", "latitude": 52.37, "longitude": 4.89})
+        ok(http, live, "POST", "/locations", json={"code": "GW-R1", "warehouse": "GW", "type": "storage"})
+        for sku in skus:
+            ok(http, live, "POST", "/items", json={"sku": sku, "name": sku})
+            ok(http, live, "POST", "/stock/adjustments", as_="super1",
+               json={"sku": sku, "location": "GW-R1", "quantity": 10, "reason": "initial"})
+            ok(http, live, "PUT", "/replenishment/rules", as_="super1",
+               json={"sku": sku, "warehouse": "GW", "minimum": 5, "maximum": 10, "supplier": "Acme"})
+
+    def client(number: int, barrier: threading.Barrier) -> str:
+        with requests.Session() as http:
+            barrier.wait()
+            reply = call(http, live, "POST", "/orders", as_="shop",
+                         json={"external_id": f"GROUP-{number}", "paid": True,
+                               "ship_to": {"latitude": 52.0, "longitude": 5.0},
+                               "lines": [{"sku": skus[number], "quantity": 6}]})
+            assert reply.status == 201, reply.body
+            return str(reply.body["status"])
+
+    assert in_threads(len(skus), client) == ["allocated"] * len(skus)
+    with requests.Session() as http:
+        drafts = ok(http, live, "GET", "/replenishment/purchase-orders?status=draft&warehouse=GW", as_="super1")
+    assert [draft["supplier"] for draft in drafts] == ["Acme"], drafts
+    assert sorted((line["sku"], line["quantity"]) for line in drafts[0]["lines"]) == [(sku, 6) for sku in skus]
+
+
 def test_a_deleted_rule_watches_no_more_and_its_purchase_order_stays(
         api: Api, db: Database, watched: dict[str, Any]) -> None:
     stock(api, "W2-A1", "PLAIN", 10)

@@ -39,7 +39,7 @@ from warehouse.catalog.models import Lot
 from warehouse.catalog.services import item_by_sku
 from warehouse.db import utcnow
 from warehouse.errors import Conflict, InvalidInput
-from warehouse.locations.models import Location, LocationType
+from warehouse.locations.models import Location, LocationType, Warehouse
 from warehouse.locations.services import location_by_code, warehouse_by_code
 from warehouse.picking.services import pickable_bins
 from warehouse.queries import one_by_id, paginate
@@ -264,6 +264,10 @@ def _move_task(session: Session, rule: ReplenishmentRule, quantity: int) -> dict
 
 def _purchase(session: Session, rule: ReplenishmentRule, quantity: int) -> dict[str, Any]:
     supplier = rule.supplier
+    # Two items crossing their minimums at the same time would each find no draft and open one: the
+    # warehouse row is locked first, so the second waits and adds its line to the first one's draft.
+    # (FOR NO KEY UPDATE: the rows these transactions already wrote hold key-share locks on it.)
+    session.execute(select(Warehouse.id).where(Warehouse.id == rule.warehouse_id).with_for_update(key_share=True))
     draft = session.scalar(
         select(PurchaseOrder).where(PurchaseOrder.warehouse_id == rule.warehouse_id,
                                     PurchaseOrder.status == PurchaseOrderStatus.DRAFT.value,
