@@ -741,6 +741,8 @@ CASES: list[Case] = [
           path="/tokens/999999"),
     _case("DELETE", "/tokens/<int:token_id>", "token id that is not a number", None, 404, "not-found",
           path="/tokens/abc"),
+    _case("DELETE", "/replenishment/rules/<int:rule_id>", "unknown replenishment rule", None, 404, "not-found",
+          None, "No replenishment rule 999999", path="/replenishment/rules/999999"),
     # ---- scans: requests that are not scans are refused before anything is logged
     _case("POST", "/scans/resolve", "empty scan", {"raw": ""}, 422, "invalid-input", "raw"),
     _case("POST", "/scans/resolve", "scan over 1000 characters", {"raw": "7" * 1001}, 422, "invalid-input", "raw"),
