@@ -32,7 +32,7 @@ import math
 from collections import defaultdict
 from typing import Any, Callable, Iterable
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select, text
 from sqlalchemy.orm import Session, selectinload
 
 from warehouse.audit.services import record as audit
@@ -62,6 +62,11 @@ from warehouse.stock.reservations import Bucket, Stock, change_reserved, lock_st
 from warehouse.tasks.models import LineStatus, Task, TaskLine, Workflow
 
 EARTH_RADIUS_KM = 6371.0088
+
+# Statements of the allocation path, built once: building (and hashing for the statement cache) a
+# statement costs more CPU than running it, and every paid order runs these.
+_ORDER_ID_BY_EXTERNAL_ID = select(Order.id).where(Order.external_id == bindparam("external_id"))
+_ACTIVE_SITES = select(Warehouse).where(Warehouse.active.is_(True))
 
 
 def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
@@ -137,7 +142,7 @@ def get_order(session: Session, order_id: int, *, for_update: bool = False) -> O
 def availability(session: Session, *, sku: str) -> dict[str, Any]:
     """Available to promise: on hand minus reserved in the pickable bins allocation would use."""
     item = item_by_sku(session, sku, field="sku")
-    sites = list(session.scalars(select(Warehouse).where(Warehouse.active.is_(True)).order_by(Warehouse.code)))
+    sites = sorted(session.scalars(_ACTIVE_SITES), key=lambda site: site.code)
     bins = picking.pickable_bins(session, [site.id for site in sites])
     per_site: dict[int, int] = defaultdict(int)
     if bins:
@@ -177,7 +182,7 @@ def create_order(session: Session, *, actor_id: int | None, external_id: str, pa
     the order already made (a retry); with another body it is refused (409): orders change through
     their own endpoints, never by re-sending a create."""
     fingerprint = _fingerprint(external_id, paid, ship_to, lines)
-    existing = session.scalar(select(Order.id).where(Order.external_id == external_id))
+    existing = session.scalar(_ORDER_ID_BY_EXTERNAL_ID, {"external_id": external_id})
     if existing is not None:
         order = get_order(session, existing)
         if order.fingerprint != fingerprint:
@@ -387,6 +392,7 @@ def _allocate(session: Session, order: Order, *, release: Iterable[Release] = ()
         if written is not None:
             written()
             written = None
+            session.flush()  # now, not at the commit while the stock rows are locked
         if _try_write(session, stock):
             _announce(session, order, sites)
             return
@@ -403,18 +409,28 @@ def _allocate(session: Session, order: Order, *, release: Iterable[Release] = ()
     _announce(session, order, sites)
 
 
+# A savepoint of the allocation's own, never released: PostgreSQL and SQLite commit it with the transaction,
+# and its release would be one more round trip while the reserved rows are locked and other orders for the
+# same SKUs queue on them. Only guarded UPDATEs run inside it, so rolling back to it changes nothing the
+# session holds in memory.
+_SAVEPOINT = text("SAVEPOINT order_allocation")
+_ROLLBACK_TO_SAVEPOINT = text("ROLLBACK TO SAVEPOINT order_allocation")
+
+
 def _try_write(session: Session, stock: Stock) -> bool:
     """Reserve what the unlocked plan took, bucket by bucket in lock order, inside a savepoint: on the
-    first refusal the savepoint is rolled back, which also lets go of the rows locked so far, so the
-    locked retry takes every lock in order again (holding one while asking for an earlier one could
-    deadlock against another allocation)."""
-    savepoint = session.begin_nested()
-    for bucket in stock.locked:
-        if bucket.taken and not try_reserve(session, location_id=bucket.location.id, item_id=bucket.item.id,
-                                            lot_id=bucket.lot.id if bucket.lot else None, quantity=bucket.taken):
-            savepoint.rollback()
+    first refusal the savepoint is rolled back, which also lets go of the rows locked so far (a refused
+    guarded UPDATE can leave its row locked too), so the locked retry takes every lock in order again
+    (holding one while asking for an earlier one could deadlock against another allocation)."""
+    taken = [bucket for bucket in stock.locked if bucket.taken]
+    if not taken:
+        return True
+    session.execute(_SAVEPOINT)
+    for bucket in taken:
+        if not try_reserve(session, location_id=bucket.location.id, item_id=bucket.item.id,
+                           lot_id=bucket.lot.id if bucket.lot else None, quantity=bucket.taken):
+            session.execute(_ROLLBACK_TO_SAVEPOINT)
             return False
-    savepoint.commit()
     return True
 
 
@@ -422,12 +438,12 @@ def _reserve_plan(session: Session, order: Order, release: list[Release], *,
                   lock: bool) -> tuple[Stock, list[Warehouse], list[OrderAllocation]]:
     """Read (``lock``: and lock) the candidate stock, plan the order's reservations and record them on the
     order (allocations, status); the caller writes the reservations."""
-    sites = sorted(session.scalars(select(Warehouse).where(Warehouse.active.is_(True))),
+    sites = sorted(session.scalars(_ACTIVE_SITES),
                    key=lambda site: (haversine_km(order.latitude, order.longitude, site.latitude, site.longitude),
                                      site.code))
-    bins = picking.pickable_bins(session, [site.id for site in sites])
-    pickable = set(bins)
     items = {line.item_id: line.item for line in order.lines}
+    bins = picking.pickable_bins(session, [site.id for site in sites], holding=items)
+    pickable = set(bins)
     for location_id, item_id, _, _ in release:
         # Lock the buckets being released too, in the same single ordered pass: taking a lock on a bucket
         # outside that order (to release it first) could deadlock against another allocation.
