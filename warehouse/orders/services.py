@@ -425,10 +425,7 @@ def _allocate(session: Session, order: Order, *, release: Iterable[Release] = ()
     if not release:
         with session.no_autoflush:
             stock, sites, made = _reserve_plan(session, order, [], lock=False)
-        if order.id is None:
-            _write_new(session, order)  # new orders once, in their final state
-        else:
-            session.flush()  # the order's changes, and its new allocations
+        _write(session, order)
         if written is not None:
             written()
             written = None
@@ -443,10 +440,17 @@ def _allocate(session: Session, order: Order, *, release: Iterable[Release] = ()
     with session.no_autoflush:
         stock, sites, _ = _reserve_plan(session, order, release, lock=True)
     stock.write(session)
-    session.flush()
+    _write(session, order)
     if written is not None:
         written()
     _announce(session, order, sites)
+
+
+def _write(session: Session, order: Order) -> None:
+    if order.id is None:
+        _write_new(session, order)  # a new order, once, in its final state
+    else:
+        session.flush()  # the order's changes and its new allocations
 
 
 # A savepoint of the allocation's own, never released: PostgreSQL and SQLite commit it with the transaction,
