@@ -452,3 +452,33 @@ def test_an_allocation_that_loses_a_race_is_planned_again_under_locks(api: Api, 
     reserved_matches_live_allocations(db)
     with db.reading() as session:
         assert len(session.scalars(select(OrderAllocation)).all()) == 2  # the refused plan left nothing behind
+
+
+def test_a_one_bucket_allocation_that_loses_a_race_is_planned_again_under_locks(api: Api, db: Database,
+                                                                                site: dict[str, Any],
+                                                                                monkeypatch: Any) -> None:
+    """A plan of one bucket is reserved by one guarded UPDATE in the allocation's own savepoint. When the
+    guard refuses (a refused UPDATE can still leave the row locked), the savepoint is rolled back and the
+    new order, already written, is planned again under locks; the answer is what is stored."""
+    from warehouse.orders import services
+
+    stock(api, "W1-A1", "PLAIN", 5)
+    refused: list[int] = []
+    real = services.try_reserve
+
+    def first_refuses(session: Any, **kwargs: Any) -> bool:
+        if not refused:
+            refused.append(kwargs["quantity"])
+            assert real(session, **kwargs)  # it really reserved, and the rollback must undo it
+            return False
+        return real(session, **kwargs)
+
+    monkeypatch.setattr(services, "try_reserve", first_refuses)
+    order = place(api, "SO-RACE-1", [("PLAIN", 3)])
+    assert refused == [3]
+    assert order["status"] == "allocated" and where(order) == [[("W1", "W1-A1", None, 3)]]
+    assert api.ok("GET", f"{V1}/orders/{order['id']}", as_="op1") == order
+    assert available(api, "PLAIN") == {"total": 2, "W1": 2, "W2": 0}
+    reserved_matches_live_allocations(db)
+    with db.reading() as session:
+        assert len(session.scalars(select(OrderAllocation)).all()) == 1  # the refused plan left nothing behind

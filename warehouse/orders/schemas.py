@@ -63,7 +63,8 @@ class OrderLineOut(Schema):
     quantity = fields.Integer()
     backordered = fields.Integer()
     shipped = fields.Function(shipped_of, metadata={"description": "Units that have left for the customer."})
-    allocations = fields.Function(lambda line: AllocationOut(many=True).dump(allocations_of(line)))
+    # Module-level schema instances below: a schema built per dumped line or order cost more than the dump.
+    allocations = fields.Function(lambda line: _ALLOCATIONS_OUT.dump(allocations_of(line)))
 
 
 class ShipToOut(Schema):
@@ -73,12 +74,16 @@ class ShipToOut(Schema):
     country = fields.String(allow_none=True)
 
 
+_ALLOCATIONS_OUT = AllocationOut(many=True)
+_SHIP_TO_OUT = ShipToOut()
+
+
 class OrderOut(Schema):
     id = fields.Integer()
     external_id = fields.String()
     status = fields.String()
     paid = fields.Boolean()
-    ship_to = fields.Function(lambda order: ShipToOut().dump(order))
+    ship_to = fields.Function(lambda order: _SHIP_TO_OUT.dump(order))
     lines = fields.List(fields.Nested(OrderLineOut))
     created_at = fields.DateTime()
     updated_at = fields.DateTime()

@@ -32,8 +32,8 @@ import math
 from collections import defaultdict
 from typing import Any, Callable, Iterable
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import bindparam, func, insert, select, text
+from sqlalchemy.orm import Session, make_transient_to_detached, selectinload
 
 from warehouse.audit.services import record as audit
 from warehouse.catalog.models import Item
@@ -62,6 +62,11 @@ from warehouse.stock.reservations import Bucket, Stock, change_reserved, lock_st
 from warehouse.tasks.models import LineStatus, Task, TaskLine, Workflow
 
 EARTH_RADIUS_KM = 6371.0088
+
+# Statements of the allocation path, built once: building (and hashing for the statement cache) a
+# statement costs more CPU than running it, and every paid order runs these.
+_ORDER_ID_BY_EXTERNAL_ID = select(Order.id).where(Order.external_id == bindparam("external_id"))
+_ACTIVE_SITES = select(Warehouse).where(Warehouse.active.is_(True))
 
 
 def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
@@ -137,7 +142,7 @@ def get_order(session: Session, order_id: int, *, for_update: bool = False) -> O
 def availability(session: Session, *, sku: str) -> dict[str, Any]:
     """Available to promise: on hand minus reserved in the pickable bins allocation would use."""
     item = item_by_sku(session, sku, field="sku")
-    sites = list(session.scalars(select(Warehouse).where(Warehouse.active.is_(True)).order_by(Warehouse.code)))
+    sites = sorted(session.scalars(_ACTIVE_SITES), key=lambda site: site.code)
     bins = picking.pickable_bins(session, [site.id for site in sites])
     per_site: dict[int, int] = defaultdict(int)
     if bins:
@@ -177,7 +182,7 @@ def create_order(session: Session, *, actor_id: int | None, external_id: str, pa
     the order already made (a retry); with another body it is refused (409): orders change through
     their own endpoints, never by re-sending a create."""
     fingerprint = _fingerprint(external_id, paid, ship_to, lines)
-    existing = session.scalar(select(Order.id).where(Order.external_id == external_id))
+    existing = session.scalar(_ORDER_ID_BY_EXTERNAL_ID, {"external_id": external_id})
     if existing is not None:
         order = get_order(session, existing)
         if order.fingerprint != fingerprint:
@@ -187,27 +192,64 @@ def create_order(session: Session, *, actor_id: int | None, external_id: str, pa
         return order, False
     latitude, longitude, postcode, country = _place(session, ship_to)
     wanted = _items(session, lines)
+    now = utcnow()
+    # Built in memory with every column set, and written by _write_new (not added to the session).
     order = Order(external_id=external_id, status=OrderStatus.PENDING_PAYMENT.value, paid=paid, latitude=latitude,
                   longitude=longitude, postcode=postcode, country=country, fingerprint=fingerprint,
-                  created_by=actor_id, paid_at=utcnow() if paid else None,
+                  created_by=actor_id, created_at=now, updated_at=now, paid_at=now if paid else None,
                   # allocations=[]: a new line holds nothing, and saying so spares a lazy load later (inside
                   # the stock locks, where every statement counts).
                   lines=[OrderLine(line_no=number, item=item, item_id=item.id, quantity=quantity,
                                    backordered=quantity, allocations=[])
                          for number, (item, quantity) in enumerate(wanted, start=1)])
-    session.add(order)
 
     def created() -> None:
         audit(session, actor_id=actor_id, action="order.created", target=f"orders/{order.id}",
               external_id=external_id, paid=paid)
 
     if paid:
-        # The order is written once, by the allocation's flush, already in its allocated state.
+        # The order is written once, by the allocation, already in its allocated state.
         _allocate(session, order, written=created)
     else:
-        session.flush()
+        _write_new(session, order)
         created()
     return order, True
+
+
+_ORDER_COLUMNS = [column.key for column in Order.__table__.columns if column.key != "id"]
+_LINE_COLUMNS = [column.key for column in OrderLine.__table__.columns if column.key != "id"]
+_ALLOCATION_COLUMNS = [column.key for column in OrderAllocation.__table__.columns if column.key != "id"]
+_INSERT_ORDER = insert(Order.__table__).returning(Order.__table__.c.id)
+_INSERT_LINES = insert(OrderLine.__table__).returning(OrderLine.__table__.c.id, sort_by_parameter_order=True)
+_INSERT_ALLOCATIONS = insert(OrderAllocation.__table__).returning(OrderAllocation.__table__.c.id,
+                                                                  sort_by_parameter_order=True)
+
+
+def _write_new(session: Session, order: Order) -> None:
+    """Write a new order, built in memory with every column set, its lines and their allocations: one
+    prebuilt INSERT per table, and the objects become the session's persistent rows as they are, as if
+    just loaded (no unit-of-work flush, which cost several times the INSERTs, and nothing read back).
+    Later changes to them (a status, a released allocation) go through the session as usual."""
+    order.id = session.execute(_INSERT_ORDER, {key: getattr(order, key) for key in _ORDER_COLUMNS}).scalar_one()
+    for line in order.lines:
+        line.order_id = order.id
+    line_ids = session.execute(_INSERT_LINES, [{key: getattr(line, key) for key in _LINE_COLUMNS}
+                                               for line in order.lines]).scalars().all()
+    allocations = []
+    for line, line_id in zip(order.lines, line_ids, strict=True):
+        line.id = line_id
+        for allocation in line.allocations:
+            allocation.line_id = line_id
+            allocations.append(allocation)
+    if allocations:
+        allocation_ids = session.execute(_INSERT_ALLOCATIONS, [
+            {key: getattr(allocation, key) for key in _ALLOCATION_COLUMNS} for allocation in allocations
+        ]).scalars().all()
+        for allocation, allocation_id in zip(allocations, allocation_ids, strict=True):
+            allocation.id = allocation_id
+    for written in (order, *order.lines, *allocations):
+        make_transient_to_detached(written)
+    session.add(order)  # and with it (cascade) its lines and their allocations, all persistent
 
 
 def pay(session: Session, *, order_id: int, actor_id: int | None) -> Order:
@@ -383,10 +425,11 @@ def _allocate(session: Session, order: Order, *, release: Iterable[Release] = ()
     if not release:
         with session.no_autoflush:
             stock, sites, made = _reserve_plan(session, order, [], lock=False)
-        session.flush()  # the order (new ones once, in their final state), its lines and allocations
+        _write(session, order)
         if written is not None:
             written()
             written = None
+            session.flush()  # now, not at the commit while the stock rows are locked
         if _try_write(session, stock):
             _announce(session, order, sites)
             return
@@ -397,24 +440,41 @@ def _allocate(session: Session, order: Order, *, release: Iterable[Release] = ()
     with session.no_autoflush:
         stock, sites, _ = _reserve_plan(session, order, release, lock=True)
     stock.write(session)
-    session.flush()
+    _write(session, order)
     if written is not None:
         written()
     _announce(session, order, sites)
 
 
+def _write(session: Session, order: Order) -> None:
+    if order.id is None:
+        _write_new(session, order)  # a new order, once, in its final state
+    else:
+        session.flush()  # the order's changes and its new allocations
+
+
+# A savepoint of the allocation's own, never released: PostgreSQL and SQLite commit it with the transaction,
+# and its release would be one more round trip while the reserved rows are locked and other orders for the
+# same SKUs queue on them. Only guarded UPDATEs run inside it, so rolling back to it changes nothing the
+# session holds in memory.
+_SAVEPOINT = text("SAVEPOINT order_allocation")
+_ROLLBACK_TO_SAVEPOINT = text("ROLLBACK TO SAVEPOINT order_allocation")
+
+
 def _try_write(session: Session, stock: Stock) -> bool:
     """Reserve what the unlocked plan took, bucket by bucket in lock order, inside a savepoint: on the
-    first refusal the savepoint is rolled back, which also lets go of the rows locked so far, so the
-    locked retry takes every lock in order again (holding one while asking for an earlier one could
-    deadlock against another allocation)."""
-    savepoint = session.begin_nested()
-    for bucket in stock.locked:
-        if bucket.taken and not try_reserve(session, location_id=bucket.location.id, item_id=bucket.item.id,
-                                            lot_id=bucket.lot.id if bucket.lot else None, quantity=bucket.taken):
-            savepoint.rollback()
+    first refusal the savepoint is rolled back, which also lets go of the rows locked so far (a refused
+    guarded UPDATE can leave its row locked too), so the locked retry takes every lock in order again
+    (holding one while asking for an earlier one could deadlock against another allocation)."""
+    taken = [bucket for bucket in stock.locked if bucket.taken]
+    if not taken:
+        return True
+    session.execute(_SAVEPOINT)
+    for bucket in taken:
+        if not try_reserve(session, location_id=bucket.location.id, item_id=bucket.item.id,
+                           lot_id=bucket.lot.id if bucket.lot else None, quantity=bucket.taken):
+            session.execute(_ROLLBACK_TO_SAVEPOINT)
             return False
-    savepoint.commit()
     return True
 
 
@@ -422,12 +482,12 @@ def _reserve_plan(session: Session, order: Order, release: list[Release], *,
                   lock: bool) -> tuple[Stock, list[Warehouse], list[OrderAllocation]]:
     """Read (``lock``: and lock) the candidate stock, plan the order's reservations and record them on the
     order (allocations, status); the caller writes the reservations."""
-    sites = sorted(session.scalars(select(Warehouse).where(Warehouse.active.is_(True))),
+    sites = sorted(session.scalars(_ACTIVE_SITES),
                    key=lambda site: (haversine_km(order.latitude, order.longitude, site.latitude, site.longitude),
                                      site.code))
-    bins = picking.pickable_bins(session, [site.id for site in sites])
-    pickable = set(bins)
     items = {line.item_id: line.item for line in order.lines}
+    bins = picking.pickable_bins(session, [site.id for site in sites], holding=items)
+    pickable = set(bins)
     for location_id, item_id, _, _ in release:
         # Lock the buckets being released too, in the same single ordered pass: taking a lock on a bucket
         # outside that order (to release it first) could deadlock against another allocation.
@@ -446,10 +506,13 @@ def _reserve_plan(session: Session, order: Order, release: list[Release], *,
         item_buckets[:] = [bucket for bucket in item_buckets if bucket.location.id in pickable]
     plan = _plan(stock, sites, [(line, line.quantity - _live(line)) for line in order.lines])
     made = []
+    now = utcnow()
     for line, bucket, units in plan:
+        # Every column set: a new order's allocations are written by _write_new.
         made.append(OrderAllocation(
-            warehouse_id=bucket.location.warehouse_id, location=bucket.location, item_id=bucket.item.id,
-            lot=bucket.lot, quantity=units, status=AllocationStatus.RESERVED.value))
+            warehouse_id=bucket.location.warehouse_id, location_id=bucket.location.id, location=bucket.location,
+            item_id=bucket.item.id, lot_id=bucket.lot.id if bucket.lot else None, lot=bucket.lot, quantity=units,
+            status=AllocationStatus.RESERVED.value, task_line_id=None, created_at=now))
         line.allocations.append(made[-1])
     _set_status(order)
     return stock, sites, made

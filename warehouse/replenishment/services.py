@@ -154,8 +154,10 @@ def is_open(session: Session, rule: ReplenishmentRule) -> bool:
 
 
 _RULES = "replenishment.rules"  # session.info: item id -> its rules, read ahead by ``prefetch``
-# Asked by every transaction that changes stock (most find no rule): built once.
-_RULES_OF_ITEMS = select(ReplenishmentRule).where(ReplenishmentRule.item_id.in_(bindparam("item_ids", expanding=True)))
+# Built once: every transaction that changes stock reads the rules of its items (most find none), and
+# building the statement cost more than running it.
+_RULES_OF_ITEMS = select(ReplenishmentRule).where(
+    ReplenishmentRule.item_id.in_(bindparam("item_ids", expanding=True)))
 
 
 def _rules_of(session: Session, item_ids: set[int]) -> list[ReplenishmentRule]:

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Callable, Iterable
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from warehouse.catalog.models import Item, Lot
@@ -47,16 +47,31 @@ def try_reserve(session: Session, *, location_id: int, item_id: int, lot_id: int
     return _guarded_change(session, location_id=location_id, item_id=item_id, lot_id=lot_id, delta=quantity)
 
 
+_LEVEL = StockLevel.__table__.c
+# Built once: every order and pick task runs these, and building and hashing a statement costs more CPU
+# than executing it. Core statements (not ORM-enabled ones) for the same reason; they change nothing the
+# session holds in memory.
+_RESERVE = (update(StockLevel.__table__)
+            .where(_LEVEL.location_id == bindparam("b_location"), _LEVEL.item_id == bindparam("b_item"),
+                   _LEVEL.lot_key == bindparam("b_lot"), _LEVEL.on_hand - _LEVEL.reserved >= bindparam("b_units"))
+            .values(reserved=_LEVEL.reserved + bindparam("b_units"))
+            .returning(_LEVEL.reserved))
+_RELEASE = (update(StockLevel.__table__)
+            .where(_LEVEL.location_id == bindparam("b_location"), _LEVEL.item_id == bindparam("b_item"),
+                   _LEVEL.lot_key == bindparam("b_lot"), _LEVEL.reserved >= bindparam("b_units"))
+            .values(reserved=_LEVEL.reserved - bindparam("b_units"))
+            .returning(_LEVEL.reserved))
+_BUCKETS = (select(_LEVEL.id, _LEVEL.location_id, _LEVEL.item_id, _LEVEL.lot_id, _LEVEL.on_hand, _LEVEL.reserved)
+            .where(_LEVEL.item_id.in_(bindparam("b_items", expanding=True)),
+                   _LEVEL.location_id.in_(bindparam("b_locations", expanding=True)))
+            .order_by(_LEVEL.location_id, _LEVEL.item_id, _LEVEL.lot_key))
+_LOCKED_BUCKETS = _BUCKETS.with_for_update()
+_LOTS = select(Lot).where(Lot.id.in_(bindparam("b_lots", expanding=True)))
+
+
 def _guarded_change(session: Session, *, location_id: int, item_id: int, lot_id: int | None, delta: int) -> bool:
-    level = StockLevel.__table__.c
-    guard = (level.on_hand - level.reserved >= delta) if delta > 0 else (level.reserved >= -delta)
-    changed = session.execute(
-        update(StockLevel)
-        .where(level.location_id == location_id, level.item_id == item_id, level.lot_key == (lot_id or 0), guard)
-        .values(reserved=level.reserved + delta)
-        .returning(level.reserved)
-        .execution_options(synchronize_session=False)
-    ).one_or_none()
+    changed = session.execute(_RESERVE if delta > 0 else _RELEASE, {
+        "b_location": location_id, "b_item": item_id, "b_lot": lot_id or 0, "b_units": abs(delta)}).one_or_none()
     if changed is None:
         return False
     touched(session, item_id, location_id)
@@ -131,13 +146,10 @@ def lock_stock(session: Session, *, bins: dict[int, Location], items: Iterable[I
     stock = Stock()
     if not bins or not by_id:
         return stock
-    level = StockLevel.__table__.c
-    statement = (select(level.id, level.location_id, level.item_id, level.lot_id, level.on_hand, level.reserved)
-                 .where(level.item_id.in_(sorted(by_id)), level.location_id.in_(sorted(bins)))
-                 .order_by(level.location_id, level.item_id, level.lot_key))
-    rows = session.execute(statement.with_for_update() if lock else statement).all()
+    rows = session.execute(_LOCKED_BUCKETS if lock else _BUCKETS,
+                           {"b_items": sorted(by_id), "b_locations": sorted(bins)}).all()
     lot_ids = sorted({row.lot_id for row in rows if row.lot_id})
-    lots = {lot.id: lot for lot in session.scalars(select(Lot).where(Lot.id.in_(lot_ids)))} if lot_ids else {}
+    lots = {lot.id: lot for lot in session.scalars(_LOTS, {"b_lots": lot_ids})} if lot_ids else {}
     for row in rows:
         bucket = Bucket(row.id, bins[row.location_id], by_id[row.item_id], lots.get(row.lot_id),
                         int(row.on_hand) - int(row.reserved))
