@@ -24,9 +24,10 @@ PREPARERS: list[Preparer] = []
 _KEY = "stock.touched"
 
 
-def register(watcher: Watcher, *, prepare: Preparer | None = None) -> None:
-    """``prepare``, if given, is told which items a use case is about to change (``prepare`` below)."""
-    if watcher not in WATCHERS:
+def register(watcher: Watcher | None, *, prepare: Preparer | None = None) -> None:
+    """``prepare``, if given, is told which items a use case is about to change (``prepare`` below); an
+    area that only needs to read ahead registers no watcher."""
+    if watcher is not None and watcher not in WATCHERS:
         WATCHERS.append(watcher)
     if prepare is not None and prepare not in PREPARERS:
         PREPARERS.append(prepare)

@@ -24,6 +24,7 @@ from warehouse.db import after_commit, core, utcnow
 from warehouse.errors import Conflict, InvalidInput, NotFound
 from warehouse.locations.models import Location, Warehouse
 from warehouse.queries import one_by_id, paginate
+from warehouse.stock import watch
 from warehouse.stock.models import StockLevel
 from warehouse.webhooks import dispatcher, signing
 from warehouse.webhooks.models import WebhookDelivery, WebhookSubscription
@@ -152,6 +153,15 @@ def _subscribers(session: Session) -> list[tuple[int, frozenset[str]]]:
         cached = [(subscription_id, frozenset(events)) for subscription_id, events in rows]
         session.info["webhooks.subscribers"] = cached
     return cached
+
+
+def _read_subscribers_ahead(session: Session, item_ids: set[int]) -> None:
+    """Stock is about to be locked and changed: read the subscriptions now, not at the first announcement
+    while other transactions queue on those stock rows."""
+    _subscribers(session)
+
+
+watch.register(None, prepare=_read_subscribers_ahead)
 
 
 def _warehouse_totals(session: Session, sku: str, warehouse: str) -> tuple[int, int]:
