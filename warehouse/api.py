@@ -92,16 +92,16 @@ def current_principal() -> Principal | None:
         g.principal = None
         db = current_db()
         header = request.headers.get("Authorization", "")
-        with db.reading() as session:
+        with db.lookup() as connection:
             if header:
                 scheme, _, token = header.partition(" ")
                 if scheme.lower() != "bearer" or not token.strip():
                     raise Unauthenticated("Use 'Authorization: Bearer <token>'.")
-                g.principal = accounts.principal_for_token(session, token.strip())
+                g.principal = accounts.principal_for_token(connection, token.strip())
                 if g.principal is None:
                     raise Unauthenticated("The bearer token is unknown, expired or revoked.")
             elif request.cookies.get(SESSION_COOKIE):
-                g.principal = accounts.principal_for_session(session, request.cookies[SESSION_COOKIE])
+                g.principal = accounts.principal_for_session(connection, request.cookies[SESSION_COOKIE])
         if g.principal is not None and g.principal.token_id is not None:
             accounts.note_token_use(db, g.principal.token_id)
     return g.principal

@@ -230,6 +230,17 @@ class Database:
             session.rollback()
             session.close()
 
+    @contextmanager
+    def lookup(self) -> Iterator[Connection]:
+        """A connection for one read statement (who is calling): no session, and on PostgreSQL no
+        transaction around it, which would cost two more round trips on every request."""
+        if isinstance(self.bind, Connection):  # a test's outer connection: read inside its transaction
+            yield self.bind
+            return
+        options = {"isolation_level": "AUTOCOMMIT"} if self.backend == "postgresql" else {}
+        with self.engine.connect().execution_options(**options) as connection:
+            yield connection
+
     def dispose(self) -> None:
         if isinstance(self.bind, Engine):
             self.bind.dispose()

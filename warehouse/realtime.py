@@ -94,11 +94,11 @@ def _connecting_principal(auth: Any) -> Any:
     header = request.headers.get("Authorization", "")
     if not token and header.lower().startswith("bearer "):
         token = header[7:].strip()
-    with current_app.extensions["warehouse.db"].reading() as session:
+    with current_app.extensions["warehouse.db"].lookup() as connection:
         if isinstance(token, str) and token:
-            return accounts.principal_for_token(session, token)
+            return accounts.principal_for_token(connection, token)
         cookie = request.cookies.get(SESSION_COOKIE)
-        return accounts.principal_for_session(session, cookie) if cookie else None
+        return accounts.principal_for_session(connection, cookie) if cookie else None
 
 
 @socketio.on("connect")

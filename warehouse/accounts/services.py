@@ -19,6 +19,7 @@ from typing import Any, Iterable
 import pyotp
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import bindparam, func, select, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -35,7 +36,7 @@ from warehouse.accounts.models import (
 )
 from warehouse.accounts.principal import Principal
 from warehouse.audit.services import record as audit
-from warehouse.db import Database, core, utcnow
+from warehouse.db import Database, utcnow
 from warehouse.queries import one_by_code
 from warehouse.errors import (
     AccountLocked,
@@ -222,17 +223,17 @@ _SESSION_CALLER = (select(AuthSession.id.label("session_id"), AuthSession.csrf_t
                    .join(User, AuthSession.user_id == User.id).where(AuthSession.token_hash == bindparam("token_hash")))
 
 
-def principal_for_token(session: Session, token: str) -> Principal | None:
+def principal_for_token(connection: Connection, token: str) -> Principal | None:
     if not token.startswith(TOKEN_PREFIX):
         return None
-    row = core(session).execute(_TOKEN_CALLER, {"token_hash": _sha256(token)}).one_or_none()
+    row = connection.execute(_TOKEN_CALLER, {"token_hash": _sha256(token)}).one_or_none()
     if row is None or row.revoked_at or not row.active or (row.expires_at and row.expires_at <= utcnow()):
         return None
     return _principal(row, via="token", scopes=row.scopes, token_id=row.token_id)
 
 
-def principal_for_session(session: Session, cookie: str) -> Principal | None:
-    row = core(session).execute(_SESSION_CALLER, {"token_hash": _sha256(cookie)}).one_or_none()
+def principal_for_session(connection: Connection, cookie: str) -> Principal | None:
+    row = connection.execute(_SESSION_CALLER, {"token_hash": _sha256(cookie)}).one_or_none()
     if row is None or row.ended_at or row.expires_at <= utcnow() or not row.active:
         return None
     return _principal(row, via="session", session_id=row.session_id, csrf_token=row.csrf_token)
