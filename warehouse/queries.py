@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from warehouse.api import Page
@@ -19,11 +20,17 @@ def paginate(session: Session, statement: Select[Any], query: dict[str, Any], *,
     return Page(items=items, total=total, page=page, per_page=per_page)
 
 
+@functools.cache
+def _by_code(column: InstrumentedAttribute[Any]) -> Select[Any]:
+    # Built once per column: SKUs, bins and warehouses are looked up by code on every request.
+    return select(column.class_).where(column == bindparam("code"))
+
+
 def one_by_code(session: Session, column: InstrumentedAttribute[Any], code: str, *, noun: str,
                 field: str | None = None) -> Any:
     """The row whose ``column`` equals ``code``. A missing one is a 404 when the code came from the
     URL, or a 422 naming ``field`` when it came from a request body."""
-    row = session.scalar(select(column.class_).where(column == code))
+    row = session.scalar(_by_code(column), {"code": code})
     if row is None:
         if field:
             raise InvalidInput.field(field, f"unknown {noun} {code!r}")
