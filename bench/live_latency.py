@@ -172,6 +172,10 @@ class Dashboards:
     def count(self) -> int:
         return sum(self.ask("count"))
 
+    @property
+    def pids(self) -> list[int]:
+        return [process.pid for process, _ in self.workers if process.pid is not None]
+
     def take(self) -> tuple[list[tuple[int, Any, Any, float]], int, int]:
         records: list[tuple[int, Any, Any, float]] = []
         others = disconnects = 0
@@ -192,6 +196,42 @@ class Dashboards:
             if process.is_alive():
                 process.terminate()
                 process.join(5)
+
+
+# ------------------------------------------------------------------ CPU accounting
+
+_TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def _proc_cpu(pid: int) -> tuple[int, float]:
+    """(process group, user + system CPU seconds) of ``pid`` from /proc, or (-1, 0.0) when it is gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return -1, 0.0
+    fields = stat[stat.rindex(")") + 2:].split()  # after "pid (comm) "; comm may hold spaces
+    return int(fields[2]), (int(fields[11]) + int(fields[12])) / _TICK
+
+
+def group_cpu(pgid: int) -> float:
+    """CPU seconds used so far by the live processes of process group ``pgid`` (a server's gunicorn
+    master and worker: each runs in a session of its own)."""
+    total = 0.0
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            group, seconds = _proc_cpu(int(entry.name))
+            if group == pgid:
+                total += seconds
+    return total
+
+
+def cpu_now(server_pgid: int, dashboard_pids: list[int]) -> tuple[float, float, float]:
+    """CPU seconds so far of (the server, the dashboard processes, this process: the senders)."""
+    if not Path("/proc/self/stat").exists():  # not Linux: not measured
+        return math.nan, math.nan, math.nan
+    own = os.times()
+    return (group_cpu(server_pgid), sum(_proc_cpu(pid)[1] for pid in dashboard_pids),
+            own.user + own.system)
 
 
 # ------------------------------------------------------------------ load
@@ -318,6 +358,11 @@ class Result:
     disconnects: int = 0
     latencies_ms: list[float] = field(default_factory=list)
     last_receipt_wall: float = 0.0
+    cpu_s: tuple[float, float, float] = (math.nan, math.nan, math.nan)  # server, dashboards, senders
+
+    @property
+    def cpu_window_s(self) -> float:
+        return self.last_receipt_wall - self.load.started_wall if self.last_receipt_wall else self.load.seconds
 
     @property
     def missing(self) -> int:
@@ -381,6 +426,21 @@ def print_report(results: list[Result], args: argparse.Namespace, backend: str, 
               f"{r.expected:>10}{r.received:>10}{r.missing:>9}{fmt(r.deliveries_per_s, 0):>9}"
               f"{fmt(percentile(r.latencies_ms, 50), 1):>8}{fmt(percentile(r.latencies_ms, 90), 1):>8}"
               f"{fmt(percentile(r.latencies_ms, 99), 1):>8}{fmt(max(r.latencies_ms, default=math.nan), 1):>8}")
+    print()
+    print("CPU over the timed window (schedule start to last receipt; /proc, every thread): the share of a core, and")
+    print("the CPU per event and per delivery. Less disturbed by other work on the machine than the latencies are.")
+    cpu_header = (f"{'':<11}{'window s':>9}{'server %':>10}{'ms/event':>10}{'us/deliv':>10}{'dashboards %':>14}"
+                  f"{'us/deliv':>10}{'senders %':>11}")
+    print(cpu_header)
+    for r in results:
+        server, clients, senders = r.cpu_s
+        window = r.cpu_window_s
+        print(f"{r.name:<11}{fmt(window, 1):>9}{fmt(100 * server / window, 0):>10}"
+              f"{fmt(1000 * server / r.events if r.events else math.nan):>10}"
+              f"{fmt(1e6 * server / r.received if r.received else math.nan, 0):>10}"
+              f"{fmt(100 * clients / window, 0):>14}"
+              f"{fmt(1e6 * clients / r.received if r.received else math.nan, 0):>10}"
+              f"{fmt(100 * senders / window, 0):>11}")
     print()
     print("latency = receipt time at a dashboard minus the event's `at`, for every (event, dashboard). The service")
     print("stamps `at` when it creates the move inside the transaction, before the commit: the figure is an")
@@ -629,14 +689,21 @@ def _bench(args: argparse.Namespace, folder: Path, cleanup: list[Callable[[], No
         dashboards.take()  # what the warm-up delivered is not timed
         before = last_seq(service.port, admin_token) if is_service else 0
         print(f"{name}: {args.duration:g} s at {rate:g}/s...", flush=True)
+        cpu_before = cpu_now(server.process.pid, dashboards.pids)
         load = drive(server.port, token, args.senders, rate, args.duration, send, check, seq_of)
-        events = ledger_seqs(service.port, admin_token, before) if is_service else load.seqs
-        settle(dashboards, len(events) * args.clients)
+        events = load.seqs if not is_service else set()
+        settle(dashboards, (load.sent if is_service else len(events)) * args.clients)
+        cpu_after = cpu_now(server.process.pid, dashboards.pids)  # before the ledger read below adds its own
+        if is_service:
+            events = ledger_seqs(service.port, admin_token, before)
+            settle(dashboards, len(events) * args.clients)
         records, others, disconnects = dashboards.take()
         dashboards.ask("disconnect")
         if is_service and not load.errors and len(events) != load.sent:
             print(f"note: {load.sent} confirmations but {len(events)} moves in the ledger", file=sys.stderr)
-        return tally(name, args.clients, load, events, records, others, disconnects)
+        result = tally(name, args.clients, load, events, records, others, disconnects)
+        result.cpu_s = tuple(after - before for before, after in zip(cpu_before, cpu_after))  # type: ignore[assignment]
+        return result
 
     # The reference first, then the service, back to back, so both see about the same machine.
     results = [run("reference", reference, args.rate), run("service", service, args.rate)]
