@@ -76,6 +76,8 @@ class _Emitter:
             try:
                 with live_fanout.batch():
                     for event, payload, rooms in items:
+                        if not rooms:  # no warehouse: nobody to tell (an empty `to` would mean everyone)
+                            continue
                         try:
                             # One emit to all the rooms: a client in two of them gets the event once.
                             socketio.emit(event, payload, to=rooms, namespace=NAMESPACE)
