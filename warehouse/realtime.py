@@ -76,11 +76,9 @@ class _Emitter:
             try:
                 with live_fanout.batch():
                     for event, payload, rooms in items:
-                        if not rooms:  # no warehouse: nobody to tell (an empty `to` would mean everyone)
-                            continue
                         try:
-                            # One emit to all the rooms: a client in two of them gets the event once.
-                            socketio.emit(event, payload, to=rooms, namespace=NAMESPACE)
+                            for room in rooms:
+                                socketio.emit(event, payload, to=room, namespace=NAMESPACE)
                         except Exception:  # one failed send must not silence every later event
                             log.exception("could not emit %s", event)
             except Exception:  # writing the batch out failed as a whole (each client's failure is its own)
