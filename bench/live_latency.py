@@ -54,7 +54,190 @@ MATCHED_BELOW = 0.95  # ... when that was below this share of the schedule
 
 # ------------------------------------------------------------------ dashboards (child processes)
 
-def dashboard_worker(conn: Any, first_index: int, count: int) -> None:
+class EventLoopDashboards:
+    """``count`` dashboards on bare sockets, read by one thread with a selector, as a browser reads its
+    websocket on one event loop: Engine.IO 4 / Socket.IO 5 over websocket, without compression (as the
+    python-socketio client), answering pings. It handles exactly what the service and the reference send
+    to a dashboard, and fails loudly on anything else.
+
+    The python-socketio client costs 110-220 us of CPU per delivery (pure-Python websocket framing, a
+    reading thread per client contending for the GIL); at 5,000-10,000 deliveries a second that is half
+    to all of a two-core machine, taken from the servers being measured. This one costs a fraction."""
+
+    def __init__(self, first_index: int, count: int, records: list[Any], others: list[int],
+                 disconnects: list[int]) -> None:
+        import selectors
+
+        self.first_index, self.count = first_index, count
+        self.records, self.others, self.disconnects = records, others, disconnects
+        self.selector = selectors.DefaultSelector()
+        self.sockets: dict[Any, tuple[int, bytearray]] = {}  # socket -> (dashboard index, unread bytes)
+        self.lock = threading.Lock()
+        self.closing = False
+        threading.Thread(target=self._loop, name="dashboards", daemon=True).start()
+
+    @staticmethod
+    def _frame(text: str) -> bytes:
+        """A masked client text frame."""
+        import struct
+
+        data, mask = text.encode(), os.urandom(4)
+        size = len(data)
+        header = (struct.pack("!BB", 0x81, 0x80 | size) if size < 126 else
+                  struct.pack("!BBH", 0x81, 0x80 | 126, size) if size < 65536 else
+                  struct.pack("!BBQ", 0x81, 0x80 | 127, size))
+        masked = (int.from_bytes(data, "big") ^ int.from_bytes((mask * (size // 4 + 1))[:size], "big")
+                  ).to_bytes(size, "big") if size else b""
+        return header + mask + masked
+
+    @staticmethod
+    def _messages(buffer: bytearray) -> list[str]:
+        """Take the whole frames off ``buffer``; return their texts (control frames as "\x00close")."""
+        texts = []
+        while len(buffer) >= 2:
+            first, second = buffer[0], buffer[1]
+            size, at = second & 0x7F, 2
+            if size == 126:
+                if len(buffer) < 4:
+                    break
+                size, at = int.from_bytes(buffer[2:4], "big"), 4
+            elif size == 127:
+                if len(buffer) < 10:
+                    break
+                size, at = int.from_bytes(buffer[2:10], "big"), 10
+            if len(buffer) < at + size:
+                break
+            payload = bytes(buffer[at:at + size])
+            del buffer[:at + size]
+            opcode = first & 0x0F
+            if second & 0x80 or first & 0x70 or not first & 0x80:
+                raise ValueError(f"unexpected frame from the server: {first:#x} {second:#x}")
+            if opcode == 0x1:
+                texts.append(payload.decode())
+            elif opcode == 0x8:
+                texts.append("\x00close")
+            elif opcode not in (0x9, 0xA):  # websocket ping/pong: the servers send none
+                raise ValueError(f"unexpected websocket opcode {opcode}")
+        return texts
+
+    def connect(self, url: str, token: str, warehouse: str) -> str | None:
+        import base64
+        import socket
+
+        host, port = url.removeprefix("http://").split(":")
+        for index in range(self.first_index, self.first_index + self.count):
+            try:
+                sock = socket.create_connection((host, int(port)), timeout=20)
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                key = base64.b64encode(os.urandom(16)).decode()
+                sock.sendall((f"GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: {host}:{port}\r\n"
+                              f"Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
+                              "Sec-WebSocket-Version: 13\r\n\r\n").encode())
+                buffer = bytearray()
+                while b"\r\n\r\n" not in buffer:
+                    chunk = sock.recv(4096)
+                    if not chunk:
+                        return f"dashboard {index}: closed during the websocket handshake"
+                    buffer += chunk
+                head, _, rest = bytes(buffer).partition(b"\r\n\r\n")
+                if not head.startswith(b"HTTP/1.1 101"):
+                    return f"dashboard {index}: websocket refused: {head[:100]!r}"
+                buffer = bytearray(rest)
+
+                def next_message() -> str:
+                    while True:
+                        texts = self._messages(buffer)
+                        if texts:
+                            if len(texts) > 1:
+                                raise ValueError(f"unexpected messages during setup: {texts}")
+                            return texts[0]
+                        chunk = sock.recv(65536)
+                        if not chunk:
+                            raise ConnectionError("closed during setup")
+                        buffer.extend(chunk)
+
+                if not next_message().startswith("0{"):
+                    return f"dashboard {index}: no Engine.IO open packet"
+                sock.sendall(self._frame(f"40{NAMESPACE},{json.dumps({'token': token})}"))
+                answer = next_message()
+                if not answer.startswith(f"40{NAMESPACE},"):
+                    return f"dashboard {index}: connect refused: {answer[:200]}"
+                sock.sendall(self._frame(f"42{NAMESPACE},1{json.dumps(['subscribe', {'warehouses': [warehouse]}])}"))
+                answer = next_message()
+                prefix = f"43{NAMESPACE},1"
+                ack = json.loads(answer[len(prefix):]) if answer.startswith(prefix) else None
+                if not ack or ack[0] != {"warehouses": [warehouse]}:
+                    return f"dashboard {index}: subscribe answered {answer[:200]!r}"
+            except (OSError, ValueError) as exc:
+                return f"dashboard {index}: {type(exc).__name__}: {exc}"
+            sock.setblocking(False)
+            with self.lock:
+                self.sockets[sock] = (index, buffer)
+                self.selector.register(sock, 1)  # EVENT_READ
+        return None
+
+    def _loop(self) -> None:
+        event = f"42{NAMESPACE},"
+        stock, task = event + '["stock.changed",', event + '["task.updated",'
+        while True:
+            with self.lock:
+                registered = bool(self.sockets)
+            if not registered:
+                time.sleep(0.05)
+                continue
+            for key, _ in self.selector.select(0.2):
+                sock = key.fileobj
+                with self.lock:
+                    if sock not in self.sockets:
+                        continue
+                    index, buffer = self.sockets[sock]
+                try:
+                    chunk = sock.recv(262144)
+                except BlockingIOError:
+                    continue
+                except OSError:
+                    chunk = b""
+                received = time.time()  # first, so that our own parsing is not timed
+                if not chunk:
+                    self._lost(sock)
+                    continue
+                buffer += chunk
+                try:
+                    for text in self._messages(buffer):
+                        if text.startswith(stock):
+                            data = json.loads(text[len(event):])[1]
+                            self.records.append((index, data.get("seq"), data.get("at"), received))
+                        elif text.startswith(task):
+                            self.others[0] += 1
+                        elif text == "2":  # Engine.IO ping
+                            sock.sendall(self._frame("3"))
+                        elif text in ("\x00close", "1") or text.startswith(f"41{NAMESPACE}"):
+                            self._lost(sock)
+                            break
+                except (ValueError, IndexError, AttributeError, OSError) as exc:  # counted as a lost dashboard
+                    print(f"dashboard {index}: {type(exc).__name__}: {exc}", file=sys.stderr)
+                    self._lost(sock)
+
+    def _lost(self, sock: Any) -> None:
+        with self.lock:
+            if self.sockets.pop(sock, None) is None:
+                return
+            self.selector.unregister(sock)
+            if not self.closing:
+                self.disconnects[0] += 1
+        sock.close()
+
+    def disconnect(self) -> None:
+        with self.lock:
+            self.closing = True
+            sockets = list(self.sockets)
+        for sock in sockets:
+            self._lost(sock)
+        with self.lock:
+            self.closing = False
+
+
+def dashboard_worker(conn: Any, first_index: int, count: int, kind: str = "loop") -> None:
     """Hosts ``count`` dashboard clients and answers the parent's commands over ``conn``.
 
     The clients live in a few processes rather than in the parent, so that the reading threads of 50
@@ -82,6 +265,7 @@ def dashboard_worker(conn: Any, first_index: int, count: int) -> None:
     others = [0]
     disconnects = [0]
     clients: list[Any] = []
+    loop = EventLoopDashboards(first_index, count, records, others, disconnects) if kind == "loop" else None
 
     def connect(url: str, token: str, warehouse: str) -> str | None:
         for index in range(first_index, first_index + count):
@@ -116,7 +300,7 @@ def dashboard_worker(conn: Any, first_index: int, count: int) -> None:
         command, argument = conn.recv()
         if command == "connect":
             disconnects[0] = 0
-            conn.send(connect(*argument))
+            conn.send(loop.connect(*argument) if loop else connect(*argument))
         elif command == "count":
             conn.send(len(records))
         elif command == "take":
@@ -125,6 +309,8 @@ def dashboard_worker(conn: Any, first_index: int, count: int) -> None:
             conn.send((taken, others[0], disconnects[0]))
             others[0] = 0
         elif command == "disconnect":
+            if loop:
+                loop.disconnect()
             for client in clients:
                 with contextlib.suppress(Exception):  # it is going away either way
                     client.disconnect()
@@ -138,7 +324,7 @@ def dashboard_worker(conn: Any, first_index: int, count: int) -> None:
 class Dashboards:
     """The dashboard clients, spread over a few child processes."""
 
-    def __init__(self, clients: int, processes: int) -> None:
+    def __init__(self, clients: int, processes: int, kind: str = "loop") -> None:
         context = multiprocessing.get_context("spawn")  # no fork of a process that already runs threads
         self.workers: list[tuple[Any, Any]] = []
         per, extra = divmod(clients, processes)
@@ -148,7 +334,7 @@ class Dashboards:
             if not count:
                 continue
             parent_end, child_end = context.Pipe()
-            process = context.Process(target=dashboard_worker, args=(child_end, first, count), daemon=True,
+            process = context.Process(target=dashboard_worker, args=(child_end, first, count, kind), daemon=True,
                                       name=f"dashboards-{number}")
             process.start()
             self.workers.append((process, parent_end))
@@ -172,6 +358,10 @@ class Dashboards:
     def count(self) -> int:
         return sum(self.ask("count"))
 
+    @property
+    def pids(self) -> list[int]:
+        return [process.pid for process, _ in self.workers if process.pid is not None]
+
     def take(self) -> tuple[list[tuple[int, Any, Any, float]], int, int]:
         records: list[tuple[int, Any, Any, float]] = []
         others = disconnects = 0
@@ -192,6 +382,42 @@ class Dashboards:
             if process.is_alive():
                 process.terminate()
                 process.join(5)
+
+
+# ------------------------------------------------------------------ CPU accounting
+
+_TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def _proc_cpu(pid: int) -> tuple[int, float]:
+    """(process group, user + system CPU seconds) of ``pid`` from /proc, or (-1, 0.0) when it is gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return -1, 0.0
+    fields = stat[stat.rindex(")") + 2:].split()  # after "pid (comm) "; comm may hold spaces
+    return int(fields[2]), (int(fields[11]) + int(fields[12])) / _TICK
+
+
+def group_cpu(pgid: int) -> float:
+    """CPU seconds used so far by the live processes of process group ``pgid`` (a server's gunicorn
+    master and worker: each runs in a session of its own)."""
+    total = 0.0
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            group, seconds = _proc_cpu(int(entry.name))
+            if group == pgid:
+                total += seconds
+    return total
+
+
+def cpu_now(server_pgid: int, dashboard_pids: list[int]) -> tuple[float, float, float]:
+    """CPU seconds so far of (the server, the dashboard processes, this process: the senders)."""
+    if not Path("/proc/self/stat").exists():  # not Linux: not measured
+        return math.nan, math.nan, math.nan
+    own = os.times()
+    return (group_cpu(server_pgid), sum(_proc_cpu(pid)[1] for pid in dashboard_pids),
+            own.user + own.system)
 
 
 # ------------------------------------------------------------------ load
@@ -318,6 +544,11 @@ class Result:
     disconnects: int = 0
     latencies_ms: list[float] = field(default_factory=list)
     last_receipt_wall: float = 0.0
+    cpu_s: tuple[float, float, float] = (math.nan, math.nan, math.nan)  # server, dashboards, senders
+
+    @property
+    def cpu_window_s(self) -> float:
+        return self.last_receipt_wall - self.load.started_wall if self.last_receipt_wall else self.load.seconds
 
     @property
     def missing(self) -> int:
@@ -365,8 +596,8 @@ def tally(name: str, clients: int, load: Load, events: set[int], records: list[t
 def print_report(results: list[Result], args: argparse.Namespace, backend: str, load_before: tuple[float, ...],
                  load_after: tuple[float, ...], took: float) -> None:
     print()
-    print(f"gunicorn -w 1 --threads {args.threads}, {backend}; {args.clients} dashboards (websocket) in "
-          f"{args.client_processes} processes; {args.senders} senders on an open-loop schedule of {args.rate:g}/s "
+    print(f"gunicorn -w 1 --threads {args.threads}, {backend}; {args.clients} dashboards (websocket, "
+          f"{args.dashboard_client} client) in {args.client_processes} processes; {args.senders} senders on an open-loop schedule of {args.rate:g}/s "
           f"for {args.duration:g} s after {args.warmup:g} s of warm-up")
     print(f"{os.cpu_count()} CPUs shared by the dashboards, the senders and both servers; load average "
           f"{load_before[0]:.2f} before the run (well above 0: other work shares the machine), "
@@ -381,6 +612,21 @@ def print_report(results: list[Result], args: argparse.Namespace, backend: str, 
               f"{r.expected:>10}{r.received:>10}{r.missing:>9}{fmt(r.deliveries_per_s, 0):>9}"
               f"{fmt(percentile(r.latencies_ms, 50), 1):>8}{fmt(percentile(r.latencies_ms, 90), 1):>8}"
               f"{fmt(percentile(r.latencies_ms, 99), 1):>8}{fmt(max(r.latencies_ms, default=math.nan), 1):>8}")
+    print()
+    print("CPU over the timed window (schedule start to last receipt; /proc, every thread): the share of a core, and")
+    print("the CPU per event and per delivery. Less disturbed by other work on the machine than the latencies are.")
+    cpu_header = (f"{'':<11}{'window s':>9}{'server %':>10}{'ms/event':>10}{'us/deliv':>10}{'dashboards %':>14}"
+                  f"{'us/deliv':>10}{'senders %':>11}")
+    print(cpu_header)
+    for r in results:
+        server, clients, senders = r.cpu_s
+        window = r.cpu_window_s
+        print(f"{r.name:<11}{fmt(window, 1):>9}{fmt(100 * server / window, 0):>10}"
+              f"{fmt(1000 * server / r.events if r.events else math.nan):>10}"
+              f"{fmt(1e6 * server / r.received if r.received else math.nan, 0):>10}"
+              f"{fmt(100 * clients / window, 0):>14}"
+              f"{fmt(1e6 * clients / r.received if r.received else math.nan, 0):>10}"
+              f"{fmt(100 * senders / window, 0):>11}")
     print()
     print("latency = receipt time at a dashboard minus the event's `at`, for every (event, dashboard). The service")
     print("stamps `at` when it creates the move inside the transaction, before the commit: the figure is an")
@@ -485,6 +731,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--senders", type=int, default=8, help="sender threads sharing the schedule (default 8)")
     parser.add_argument("--client-processes", type=int, default=5, metavar="P",
                         help="processes the dashboards are spread over (default 5)")
+    parser.add_argument("--dashboard-client", choices=("loop", "socketio"), default="loop",
+                        help="loop (default): bare websockets read by one thread per process, as a browser's "
+                             "event loop; socketio: a python-socketio Client per dashboard (costs far more CPU)")
     parser.add_argument("--threads", type=int, default=64, help="gunicorn --threads for both servers (default 64); "
                                                                 "every websocket holds one")
     parser.add_argument("--lines-per-receipt", type=int, default=50, metavar="L", help="receipt size (default 50)")
@@ -577,7 +826,7 @@ def _bench(args: argparse.Namespace, folder: Path, cleanup: list[Callable[[], No
     reference = scan_confirm.start_gunicorn("reference", "live_reference_app:app", chdir=BENCH, env=reference_env,
                                             threads=args.threads, folder=folder)
     cleanup.append(reference.stop)
-    dashboards = Dashboards(args.clients, args.client_processes)
+    dashboards = Dashboards(args.clients, args.client_processes, args.dashboard_client)
     cleanup.append(dashboards.close)
     scan_confirm.wait_ready(service, "/api/v1/health")
     scan_confirm.wait_ready(reference, "/health")
@@ -629,14 +878,21 @@ def _bench(args: argparse.Namespace, folder: Path, cleanup: list[Callable[[], No
         dashboards.take()  # what the warm-up delivered is not timed
         before = last_seq(service.port, admin_token) if is_service else 0
         print(f"{name}: {args.duration:g} s at {rate:g}/s...", flush=True)
+        cpu_before = cpu_now(server.process.pid, dashboards.pids)
         load = drive(server.port, token, args.senders, rate, args.duration, send, check, seq_of)
-        events = ledger_seqs(service.port, admin_token, before) if is_service else load.seqs
-        settle(dashboards, len(events) * args.clients)
+        events = load.seqs if not is_service else set()
+        settle(dashboards, (load.sent if is_service else len(events)) * args.clients)
+        cpu_after = cpu_now(server.process.pid, dashboards.pids)  # before the ledger read below adds its own
+        if is_service:
+            events = ledger_seqs(service.port, admin_token, before)
+            settle(dashboards, len(events) * args.clients)
         records, others, disconnects = dashboards.take()
         dashboards.ask("disconnect")
         if is_service and not load.errors and len(events) != load.sent:
             print(f"note: {load.sent} confirmations but {len(events)} moves in the ledger", file=sys.stderr)
-        return tally(name, args.clients, load, events, records, others, disconnects)
+        result = tally(name, args.clients, load, events, records, others, disconnects)
+        result.cpu_s = tuple(after - before for before, after in zip(cpu_before, cpu_after))  # type: ignore[assignment]
+        return result
 
     # The reference first, then the service, back to back, so both see about the same machine.
     results = [run("reference", reference, args.rate), run("service", service, args.rate)]

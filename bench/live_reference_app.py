@@ -30,6 +30,10 @@ socketio = SocketIO(app, async_mode="threading", cors_allowed_origins=[], logger
                     # Pub/sub channels are global to a Redis server: a channel of its own keeps this
                     # app's emits away from any service sharing that Redis, and theirs away from it.
                     channel="bench-live-reference")
+if os.environ.get("BENCH_LIVE_FANOUT") == "direct":
+    from warehouse import live_fanout
+
+    live_fanout.install(socketio.server)
 
 _sequence = itertools.count(1)
 _sequence_lock = threading.Lock()

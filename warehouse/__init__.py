@@ -21,6 +21,7 @@ def create_app(config: Mapping[str, Any] | None = None, *, db: Any = None) -> Fl
     """Build the application. ``config`` overrides settings; ``db`` replaces the Database (tests)."""
     from warehouse.config import load_settings
     from warehouse.db import Database
+    from warehouse import live_fanout
     from warehouse.realtime import socketio
 
     settings = load_settings(overrides=config)
@@ -39,6 +40,9 @@ def create_app(config: Mapping[str, Any] | None = None, *, db: Any = None) -> Fl
     socketio.init_app(app, message_queue=settings["REDIS_URL"], channel=settings["REDIS_CHANNEL"],
                       async_mode="threading",
                       cors_allowed_origins=[], logger=False, engineio_logger=False)
+    # Room emits are written once per event and sent to each websocket by the emitting thread, instead of
+    # waking a writer thread per client (see warehouse/live_fanout.py and bench/README.md).
+    live_fanout.install(socketio.server)
     return app
 
 

@@ -15,6 +15,7 @@ from typing import Any, Iterable
 from flask_socketio import SocketIO
 from sqlalchemy.orm import Session
 
+from warehouse import live_fanout
 from warehouse.db import after_commit
 
 log = logging.getLogger(__name__)
@@ -64,14 +65,27 @@ class _Emitter:
 
     def _run(self) -> None:
         while True:
-            event, payload, rooms = self._queue.get()
+            # Everything committed since the last round goes out as one batch: each client gets all of
+            # it in one write (live_fanout.batch), still one Socket.IO event per frame, in commit order.
+            items = [self._queue.get()]
+            while True:
+                try:
+                    items.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
             try:
-                for room in rooms:
-                    socketio.emit(event, payload, to=room, namespace=NAMESPACE)
-            except Exception:  # one failed send must not silence every later event
-                log.exception("could not emit %s", event)
+                with live_fanout.batch():
+                    for event, payload, rooms in items:
+                        try:
+                            for room in rooms:
+                                socketio.emit(event, payload, to=room, namespace=NAMESPACE)
+                        except Exception:  # one failed send must not silence every later event
+                            log.exception("could not emit %s", event)
+            except Exception:  # writing the batch out failed as a whole (each client's failure is its own)
+                log.exception("could not send %d live events", len(items))
             finally:
-                self._queue.task_done()
+                for _ in items:
+                    self._queue.task_done()
 
     def drain(self) -> None:
         """Wait until everything handed over so far has been emitted (tests, orderly shutdown)."""
