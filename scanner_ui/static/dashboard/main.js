@@ -103,6 +103,8 @@ function onChange(change) {
   stock.applyChange(change);
   feed.add(change);
   charts.refreshSoon();
+  // A confirmation that posts stock sends no task.updated of its own: its move names the task.
+  if (change.task_id) floor.refreshSoon();
 }
 
 function onEvent(name, payload) {
