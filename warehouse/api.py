@@ -253,6 +253,13 @@ def _dump_result(spec: EndpointSpec, result: Any) -> tuple[Any, dict[str, str]]:
 
 
 def _run(spec: EndpointSpec, view: Callable[..., Any], path: dict[str, Any]) -> Response:
+    if spec.method == "GET":
+        return _serve(spec, view, path)
+    with current_db().writing():
+        return _serve(spec, view, path)
+
+
+def _serve(spec: EndpointSpec, view: Callable[..., Any], path: dict[str, Any]) -> Response:
     kwargs: dict[str, Any] = dict(path)
     principal = None if spec.permission is None else require(spec.permission)
     if principal is not None:
