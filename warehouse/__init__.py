@@ -19,9 +19,9 @@ API_PREFIX = "/api/v1"
 
 def create_app(config: Mapping[str, Any] | None = None, *, db: Any = None) -> Flask:
     """Build the application. ``config`` overrides settings; ``db`` replaces the Database (tests)."""
+    from warehouse import live_fanout
     from warehouse.config import load_settings
     from warehouse.db import Database
-    from warehouse import live_fanout
     from warehouse.realtime import socketio
 
     settings = load_settings(overrides=config)
