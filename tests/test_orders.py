@@ -424,26 +424,33 @@ def test_a_replayed_duplicate_answers_what_it_answered_first(api: Api, site: dic
     assert replayed.headers["Idempotent-Replayed"] == "true" and replayed.get_json() == duplicate.get_json()
 
 
-def test_an_allocation_that_loses_a_race_is_planned_again_under_locks(api: Api, db: Database, site: dict[str, Any],
-                                                                     monkeypatch: Any) -> None:
-    """Orders are planned from an unlocked read and reserved with guarded updates; when a guard refuses
-    (another order took the units meanwhile), the attempt is rolled back and the order planned again with
-    the rows locked. Here the first guard is made to refuse, as a concurrent order would."""
+def first_reservation_refused(monkeypatch: Any) -> list[int]:
+    """Make allocation's first guarded reservation refuse, as if a concurrent order had just taken the
+    units, after it really reserved them (the rollback must undo that). Returns the refused quantities."""
     from warehouse.orders import services
 
-    stock(api, "W1-A1", "PLAIN", 2)
-    stock(api, "W1-A2", "PLAIN", 5)
     refused: list[int] = []
     real = services.try_reserve
 
     def first_refuses(session: Any, **kwargs: Any) -> bool:
         if not refused:
             refused.append(kwargs["quantity"])
-            assert real(session, **kwargs)  # it really reserved, and the rollback must undo it
+            assert real(session, **kwargs)
             return False
         return real(session, **kwargs)
 
     monkeypatch.setattr(services, "try_reserve", first_refuses)
+    return refused
+
+
+def test_an_allocation_that_loses_a_race_is_planned_again_under_locks(api: Api, db: Database, site: dict[str, Any],
+                                                                     monkeypatch: Any) -> None:
+    """Orders are planned from an unlocked read and reserved with guarded updates; when a guard refuses
+    (another order took the units meanwhile), the attempt is rolled back and the order planned again with
+    the rows locked. Here the first guard is made to refuse, as a concurrent order would."""
+    stock(api, "W1-A1", "PLAIN", 2)
+    stock(api, "W1-A2", "PLAIN", 5)
+    refused = first_reservation_refused(monkeypatch)
     order = place(api, "SO-RACE", [("PLAIN", 4)])
     assert refused == [2]
     assert order["status"] == "allocated"
@@ -460,20 +467,8 @@ def test_a_one_bucket_allocation_that_loses_a_race_is_planned_again_under_locks(
     """A plan of one bucket is reserved by one guarded UPDATE in the allocation's own savepoint. When the
     guard refuses (a refused UPDATE can still leave the row locked), the savepoint is rolled back and the
     new order, already written, is planned again under locks; the answer is what is stored."""
-    from warehouse.orders import services
-
     stock(api, "W1-A1", "PLAIN", 5)
-    refused: list[int] = []
-    real = services.try_reserve
-
-    def first_refuses(session: Any, **kwargs: Any) -> bool:
-        if not refused:
-            refused.append(kwargs["quantity"])
-            assert real(session, **kwargs)  # it really reserved, and the rollback must undo it
-            return False
-        return real(session, **kwargs)
-
-    monkeypatch.setattr(services, "try_reserve", first_refuses)
+    refused = first_reservation_refused(monkeypatch)
     order = place(api, "SO-RACE-1", [("PLAIN", 3)])
     assert refused == [3]
     assert order["status"] == "allocated" and where(order) == [[("W1", "W1-A1", None, 3)]]
