@@ -31,9 +31,10 @@ import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from http.client import HTTPConnection
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 from urllib.parse import urlsplit
 
 import requests
@@ -69,6 +70,23 @@ class RefEvent(RefBase):
     __tablename__ = "bench_ref_event"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     note: Mapped[str] = mapped_column(String(64))
+
+
+@contextmanager
+def migrated_scratch_database(url: str, prefix: str) -> Iterator[str]:
+    """A new database beside the one in ``url``, migrated, and dropped on the way out: its URL."""
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    with admin_engine(url).connect() as admin:
+        admin.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        scratch = make_url(url).set(database=name).render_as_string(hide_password=False)
+        engine = make_engine(scratch)
+        upgrade(engine)
+        engine.dispose()
+        yield scratch
+    finally:
+        with admin_engine(url).connect() as admin:
+            admin.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 def admin_engine(url: str) -> Any:
@@ -140,14 +158,7 @@ def serve(kind: str, url: str, database: Database, workers: int = 1) -> Served:
 
 
 def run(url: str, clients: int, total: int, server_kind: str = "inprocess", workers: int = 1) -> int:
-    name = f"wh_bench_orders_{uuid.uuid4().hex[:8]}"
-    with admin_engine(url).connect() as admin:
-        admin.execute(text(f'CREATE DATABASE "{name}"'))
-    scratch = make_url(url).set(database=name).render_as_string(hide_password=False)
-    try:
-        engine = make_engine(scratch)
-        upgrade(engine)
-        engine.dispose()
+    with migrated_scratch_database(url, "wh_bench_orders") as scratch:
         database = Database(scratch)
         with database.transaction() as session:
             accounts.create_user(session, username="bench-admin", role="admin", actor_id=None,
@@ -234,9 +245,6 @@ def run(url: str, clients: int, total: int, server_kind: str = "inprocess", work
             list(pool.map(reference, range(clients)))
         reference_elapsed = time.perf_counter() - started
         ref_engine.dispose()
-    finally:
-        with admin_engine(url).connect() as admin:
-            admin.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
     orders_rate = placed / orders_elapsed
     reference_rate = placed / reference_elapsed

@@ -34,9 +34,9 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from multiprocessing import Process
@@ -44,18 +44,17 @@ from pathlib import Path
 from typing import Any
 
 import requests
-from sqlalchemy import create_engine, func, select, text
-from sqlalchemy.engine import make_url
-from sqlalchemy.pool import NullPool
+from sqlalchemy import func, select
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 
+from orders import migrated_scratch_database  # noqa: E402 - bench/ is not a package
 from warehouse.accounts import services as accounts  # noqa: E402
 from warehouse.catalog import services as catalog  # noqa: E402
-from warehouse.db import Database, make_engine  # noqa: E402
+from warehouse.db import Database  # noqa: E402
 from warehouse.locations import services as locations  # noqa: E402
-from warehouse.migrate import upgrade  # noqa: E402
 from warehouse.stock import services as stock  # noqa: E402
 from warehouse.webhooks import services as webhooks  # noqa: E402
 from warehouse.webhooks import signing  # noqa: E402
@@ -240,21 +239,15 @@ def dispatch(database: Database, url: str, subscription_id: int, total: int, dis
 
 
 def run(url: str, events: int, items: int, dispatchers: int, processes: bool) -> int:
-    import tempfile
+    with migrated_scratch_database(url, "wh_bench_hooks") as scratch:
+        return _run(scratch, events, items, dispatchers, processes)
 
-    name = f"wh_bench_hooks_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(make_url(url).set(database="postgres"), isolation_level="AUTOCOMMIT", poolclass=NullPool)
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    scratch = make_url(url).set(database=name).render_as_string(hide_password=False)
+
+def _run(scratch: str, events: int, items: int, dispatchers: int, processes: bool) -> int:
     folder = Path(tempfile.mkdtemp(prefix="bench-hooks-"))
     receiver: Receiver | None = None
-    database: Database | None = None
+    database = Database(scratch)
     try:
-        engine = make_engine(scratch)
-        upgrade(engine)
-        engine.dispose()
-        database = Database(scratch)
         with database.transaction() as session:
             subscription, secret = webhooks.create_subscription(session, actor_id=None, url="http://127.0.0.1:9/x",
                                                                 events=["stock.changed"])
@@ -301,11 +294,7 @@ def run(url: str, events: int, items: int, dispatchers: int, processes: bool) ->
     finally:
         if receiver is not None:
             receiver.stop()
-        if database is not None:
-            database.dispose()
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+        database.dispose()
 
 
 def main() -> int:
