@@ -470,17 +470,21 @@ def test_cli_check_ledger_passes_then_reports_a_tampered_projection(fresh_databa
     assert f"  - item {plain} sums to 1 over all locations, not 0" in lines
 
 
-def test_a_refused_move_leaves_nothing_even_if_the_caller_carries_on(db: Database, floor: Floor) -> None:
-    found(db, floor, "PLAIN", "W1-A1", 3)
+@pytest.mark.parametrize("source, destination", [("W1-A1", "W1-A2"), ("W1-A2", "W1-A1")],
+                         ids=["destination-after-source", "destination-before-source"])
+def test_a_refused_move_leaves_nothing_even_if_the_caller_carries_on(db: Database, floor: Floor, source: str,
+                                                                     destination: str) -> None:
+    # Buckets are locked in location order, so the two directions write in a different order.
+    found(db, floor, "PLAIN", source, 3)
     with db.transaction() as session:
         with pytest.raises(InsufficientStock):
-            post_move(session, item=item(session, "PLAIN"), source=loc(session, "W1-A1"),
-                      destination=loc(session, "W1-A2"), quantity=5, reason="too many", reason_code="transfer",
+            post_move(session, item=item(session, "PLAIN"), source=loc(session, source),
+                      destination=loc(session, destination), quantity=5, reason="too many", reason_code="transfer",
                       actor_id=floor.actor)
         # The caller swallows the refusal and commits other work: the ledger must still add up.
-        post_move(session, item=item(session, "PLAIN"), source=loc(session, "W1-A1"),
-                  destination=loc(session, "W1-A2"), quantity=2, reason="fits", reason_code="transfer",
+        post_move(session, item=item(session, "PLAIN"), source=loc(session, source),
+                  destination=loc(session, destination), quantity=2, reason="fits", reason_code="transfer",
                   actor_id=floor.actor)
     assert ledger_breaches(db) == []
-    assert (on_hand(db, "W1-A1", "PLAIN"), on_hand(db, "W1-A2", "PLAIN")) == (1, 2)
+    assert (on_hand(db, source, "PLAIN"), on_hand(db, destination, "PLAIN")) == (1, 2)
     assert [seq for seq, _ in moves(db)] == [1, 2] and head(db) == 2

@@ -14,7 +14,7 @@ import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Iterable
+from typing import Any, Iterable, NamedTuple
 
 import pyotp
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
@@ -36,7 +36,7 @@ from warehouse.accounts.models import (
 )
 from warehouse.accounts.principal import Principal
 from warehouse.audit.services import record as audit
-from warehouse.db import Database, utcnow
+from warehouse.db import Database, Prepared, utcnow
 from warehouse.queries import one_by_code
 from warehouse.errors import (
     AccountLocked,
@@ -215,28 +215,45 @@ def _principal(user: User | Any, *, via: str, scopes: Iterable[str] | None = Non
 
 # Every request authenticates, so both lookups read plain columns with statements built once.
 _CALLER = (User.id, User.username, User.display_name, User.role, User.locale, User.active)
-_TOKEN_CALLER = (select(ApiToken.id.label("token_id"), ApiToken.scopes, ApiToken.expires_at, ApiToken.revoked_at,
-                        *_CALLER)
-                 .join(User, ApiToken.user_id == User.id).where(ApiToken.token_hash == bindparam("token_hash")))
-_SESSION_CALLER = (select(AuthSession.id.label("session_id"), AuthSession.csrf_token, AuthSession.expires_at,
-                          AuthSession.ended_at, *_CALLER)
-                   .join(User, AuthSession.user_id == User.id).where(AuthSession.token_hash == bindparam("token_hash")))
+_TOKEN_CALLER = Prepared(select(ApiToken.scopes, ApiToken.expires_at, ApiToken.revoked_at, ApiToken.id, *_CALLER)
+                         .join(User, ApiToken.user_id == User.id).where(ApiToken.token_hash == bindparam("token_hash")))
+_SESSION_CALLER = Prepared(select(AuthSession.csrf_token, AuthSession.expires_at, AuthSession.ended_at, AuthSession.id,
+                                  *_CALLER)
+                           .join(User, AuthSession.user_id == User.id)
+                           .where(AuthSession.token_hash == bindparam("token_hash")))
+
+
+class _Caller(NamedTuple):
+    id: int
+    username: str
+    display_name: str
+    role: str
+    locale: str | None
+    active: bool
 
 
 def principal_for_token(connection: Connection, token: str) -> Principal | None:
     if not token.startswith(TOKEN_PREFIX):
         return None
-    row = connection.execute(_TOKEN_CALLER, {"token_hash": _sha256(token)}).one_or_none()
-    if row is None or row.revoked_at or not row.active or (row.expires_at and row.expires_at <= utcnow()):
+    row = _TOKEN_CALLER.first(connection, {"token_hash": _sha256(token)})
+    if row is None:
         return None
-    return _principal(row, via="token", scopes=row.scopes, token_id=row.token_id)
+    scopes, expires_at, revoked_at, token_id, *caller = row
+    user = _Caller(*caller)
+    if revoked_at or not user.active or (expires_at and expires_at <= utcnow()):
+        return None
+    return _principal(user, via="token", scopes=scopes, token_id=token_id)
 
 
 def principal_for_session(connection: Connection, cookie: str) -> Principal | None:
-    row = connection.execute(_SESSION_CALLER, {"token_hash": _sha256(cookie)}).one_or_none()
-    if row is None or row.ended_at or row.expires_at <= utcnow() or not row.active:
+    row = _SESSION_CALLER.first(connection, {"token_hash": _sha256(cookie)})
+    if row is None:
         return None
-    return _principal(row, via="session", session_id=row.session_id, csrf_token=row.csrf_token)
+    csrf_token, expires_at, ended_at, session_id, *caller = row
+    user = _Caller(*caller)
+    if ended_at or expires_at <= utcnow() or not user.active:
+        return None
+    return _principal(user, via="session", session_id=session_id, csrf_token=csrf_token)
 
 
 _token_use_lock = threading.Lock()

@@ -37,7 +37,7 @@ from warehouse.api import Page
 from warehouse.audit.services import record as audit
 from warehouse.catalog.models import Lot
 from warehouse.catalog.services import item_by_sku
-from warehouse.db import utcnow
+from warehouse.db import Prepared, core, utcnow
 from warehouse.errors import Conflict, InvalidInput
 from warehouse.locations.models import Location, LocationType, Warehouse
 from warehouse.locations.services import location_by_code, warehouse_by_code
@@ -154,9 +154,11 @@ def is_open(session: Session, rule: ReplenishmentRule) -> bool:
 
 
 _RULES = "replenishment.rules"  # session.info: item id -> its rules, read ahead by ``prefetch``
-# Built once: every transaction that changes stock reads the rules of its items (most find none), and
-# building the statement cost more than running it.
-_RULES_OF_ITEMS = select(ReplenishmentRule).where(
+# Every transaction that changes stock asks for the rules of its items, and most items have none, so
+# the question is asked with plain statements and only rules that exist are loaded as records. A move
+# touches one item: that case is a prepared statement; an order's several items take one IN list.
+_RULE_IDS_OF_ITEM = Prepared(select(ReplenishmentRule.id).where(ReplenishmentRule.item_id == bindparam("item_id")))
+_RULE_IDS_OF_ITEMS = select(ReplenishmentRule.id).where(
     ReplenishmentRule.item_id.in_(bindparam("item_ids", expanding=True)))
 
 
@@ -164,10 +166,15 @@ def _rules_of(session: Session, item_ids: set[int]) -> list[ReplenishmentRule]:
     known: dict[int, list[ReplenishmentRule]] = session.info.setdefault(_RULES, {})
     missing = sorted(item_ids - set(known))
     if missing:
+        if len(missing) == 1:
+            rule_ids = [rule_id for rule_id, in _RULE_IDS_OF_ITEM.rows(session, {"item_id": missing[0]})]
+        else:
+            rule_ids = list(core(session).execute(_RULE_IDS_OF_ITEMS, {"item_ids": missing}).scalars())
         for item_id in missing:
             known[item_id] = []
-        for rule in session.scalars(_RULES_OF_ITEMS, {"item_ids": missing}):
-            known[rule.item_id].append(rule)
+        if rule_ids:
+            for rule in session.scalars(select(ReplenishmentRule).where(ReplenishmentRule.id.in_(rule_ids))):
+                known[rule.item_id].append(rule)
     return sorted((rule for item_id in item_ids for rule in known[item_id]), key=lambda rule: rule.id)
 
 

@@ -35,7 +35,7 @@ from sqlalchemy.orm import Session
 
 from warehouse.accounts.models import User
 from warehouse.catalog.models import BarcodeKind, Item, ItemBarcode, Lot, PackSize
-from warehouse.db import core
+from warehouse.db import Prepared
 from warehouse.locations.models import Location, Warehouse
 from warehouse.scanning.normalize import GS, NormalizedScan, ScanError, normalize
 
@@ -190,7 +190,7 @@ def _own_code_matches() -> Any:
     return union_all(badges, bins, aliases, skus)
 
 
-OWN_CODE_MATCHES = _own_code_matches()
+OWN_CODE_MATCHES = Prepared(_own_code_matches())
 
 
 def _exact_match(session: Session, raw: str, scan: NormalizedScan) -> Resolution | None:
@@ -199,7 +199,7 @@ def _exact_match(session: Session, raw: str, scan: NormalizedScan) -> Resolution
         return None  # no badge, bin, SKU or alias can hold it
     base = {"raw": raw, "normalized": code, "symbology": scan.symbology, "matched": True}
     found: dict[str, tuple[Any, ...]] = {}
-    for kind, *row in core(session).execute(OWN_CODE_MATCHES, {"code": code}):
+    for kind, *row in OWN_CODE_MATCHES.rows(session, {"code": code}):
         found.setdefault(kind, tuple(row))
 
     if "badge" in found:
@@ -222,15 +222,19 @@ def _exact_match(session: Session, raw: str, scan: NormalizedScan) -> Resolution
 
 
 # The pack size of the barcode's level comes in the same statement.
-ITEM_FOR_GTIN = (select(Item.id, Item.sku, Item.name, ItemBarcode.pack_level, PackSize.quantity)
+ITEM_FOR_GTIN = Prepared(select(Item.id, Item.sku, Item.name, ItemBarcode.pack_level, PackSize.quantity)
                  .join(ItemBarcode, ItemBarcode.item_id == Item.id)
                  .outerjoin(PackSize, and_(PackSize.item_id == Item.id, PackSize.level == ItemBarcode.pack_level))
                  .where(ItemBarcode.code == bindparam("gtin"), ItemBarcode.kind == BarcodeKind.GTIN.value)
                  .limit(1))
 
 
+_LOT_OF_ITEM = Prepared(select(Lot.id, Lot.code, Lot.expiry).where(Lot.item_id == bindparam("item_id"),
+                                                                Lot.code == bindparam("code")))
+
+
 def _item_for_gtin(session: Session, gtin14: str) -> ItemMatch | None:
-    row = core(session).execute(ITEM_FOR_GTIN, {"gtin": gtin14}).first()
+    row = ITEM_FOR_GTIN.first(session, {"gtin": gtin14})
     return None if row is None else ItemMatch(*row)
 
 
@@ -511,8 +515,7 @@ def _interpret(session: Session, raw: str, scan: NormalizedScan, elements: Itera
     item = _item_for_gtin(session, gtin) if gtin else None
     lot = None
     if item is not None and "10" in values:
-        found = core(session).execute(select(Lot.id, Lot.code, Lot.expiry).where(
-            Lot.item_id == item.item_id, Lot.code == values["10"])).first()
+        found = _LOT_OF_ITEM.first(session, {"item_id": item.item_id, "code": values["10"]})
         lot = None if found is None else LotMatch(*found)
     if item is not None and item.pack_quantity is not None:
         quantity = (count or 1) * item.pack_quantity

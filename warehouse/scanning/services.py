@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
-from warehouse.db import core, utcnow
+from warehouse.db import Prepared, utcnow
 from warehouse.scanning.models import MAX_RAW_LENGTH, ScanLog
 from warehouse.scanning.normalize import ScanError
 from warehouse.scanning.resolve import Resolution
@@ -38,7 +38,8 @@ def log_scan(session: Session, *, raw: str, resolution_or_error: Resolution | Sc
     else:
         entry.update(error_reason=resolution_or_error.reason,
                      error_message=_storable(resolution_or_error.message, 500))
-    return int(core(session).execute(_INSERT, entry).inserted_primary_key[0])
+    return int(_INSERT.rows(session, entry)[0][0])
 
 
-_INSERT = insert(ScanLog.__table__)
+_INSERT = Prepared(insert(ScanLog.__table__).returning(ScanLog.__table__.c.id),
+                   keys=[column.name for column in ScanLog.__table__.columns if column.name != "id"])

@@ -7,7 +7,7 @@ appends the move, and announces the change for after the commit.
 
 from __future__ import annotations
 
-import functools
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Sequence
@@ -18,7 +18,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from warehouse.catalog.models import Item, Lot, SerialNumber, Tracking
-from warehouse.db import insert_through, utcnow
+from warehouse.db import Prepared, core, insert_through, utcnow
 from warehouse.errors import InsufficientStock, InvalidInput
 from warehouse.locations.models import Location
 from warehouse.realtime import announce
@@ -42,15 +42,19 @@ class LevelChange:
         return self.on_hand - self.reserved
 
 
-# The statements of the hot path are built once per dialect and reused: building them is most of
-# what executing them costs. They run on the session's connection, not through the ORM.
-_NEXT_SEQ = (update(LedgerHead.__table__).where(LedgerHead.__table__.c.id == 1)
+# The statements of the hot path are prepared once per dialect and run on the driver's connection
+# (see ``db.Prepared``), not through the ORM.
+_NEXT_SEQ = Prepared(update(LedgerHead.__table__).where(LedgerHead.__table__.c.id == 1)
              .values(last_seq=LedgerHead.__table__.c.last_seq + 1).returning(LedgerHead.__table__.c.last_seq))
+
+# A move refused after taking its seq gives the seq back (the head stays locked until the commit).
+_GIVE_BACK_SEQ = Prepared(update(LedgerHead.__table__).where(LedgerHead.__table__.c.id == 1)
+                          .values(last_seq=LedgerHead.__table__.c.last_seq - 1))
 
 _level = StockLevel.__table__.c
 
 # (An UPDATE's parameters may not be named like the table's columns.)
-_TAKE = (update(StockLevel.__table__)
+_TAKE = Prepared(update(StockLevel.__table__)
          .where(_level.location_id == bindparam("at_location"), _level.item_id == bindparam("of_item"),
                 _level.lot_key == bindparam("of_lot"),
                 _level.on_hand - _level.reserved >= bindparam("free_needed"),
@@ -59,44 +63,57 @@ _TAKE = (update(StockLevel.__table__)
                  last_seq=bindparam("seq"))
          .returning(_level.on_hand, _level.reserved))
 
-_AVAILABLE = select(_level.on_hand - _level.reserved).where(
+_AVAILABLE = Prepared(select(_level.on_hand - _level.reserved).where(
     _level.location_id == bindparam("at_location"), _level.item_id == bindparam("of_item"),
-    _level.lot_key == bindparam("of_lot"))
+    _level.lot_key == bindparam("of_lot")))
 
 
-@functools.cache
-def _add_statement(dialect: str) -> Any:
+_LOCK_BUCKET = Prepared(select(_level.id).where(
+    _level.location_id == bindparam("at_location"), _level.item_id == bindparam("of_item"),
+    _level.lot_key == bindparam("of_lot")).with_for_update())
+
+_BUCKET_COLUMNS = ["location_id", "item_id", "lot_id", "lot_key", "is_virtual", "on_hand", "reserved", "last_seq"]
+
+
+def _add_to_bucket(insert_for: Any) -> Prepared:
     """Insert a bucket or add to the one that exists: one statement, whichever the case."""
-    insert_for = postgresql.insert if dialect == "postgresql" else sqlite.insert
     statement = insert_for(StockLevel.__table__)
-    return statement.on_conflict_do_update(
+    return Prepared(statement.on_conflict_do_update(
         index_elements=[_level.location_id, _level.item_id, _level.lot_key],
         set_={"on_hand": _level.on_hand + statement.excluded.on_hand, "last_seq": statement.excluded.last_seq},
-    ).returning(_level.on_hand, _level.reserved)
+    ).returning(_level.on_hand, _level.reserved), keys=_BUCKET_COLUMNS)
+
+
+_ADD = {"postgresql": _add_to_bucket(postgresql.insert), "sqlite": _add_to_bucket(sqlite.insert)}
 
 
 def next_seq(session: Session) -> int:
     """Issue the next ledger sequence number (locks the ledger head until commit)."""
-    return int(session.connection().execute(_NEXT_SEQ).scalar_one())
+    return int(_NEXT_SEQ.rows(session)[0][0])
 
 
 def _add(connection: Connection, *, location: Location, item: Item, lot: Lot | None, delta: int,
          seq: int) -> tuple[int, int]:
-    on_hand, reserved = connection.execute(_add_statement(connection.dialect.name), {
+    (on_hand, reserved), = _ADD[connection.dialect.name].rows(connection, {
         "location_id": location.id, "item_id": item.id, "lot_id": lot.id if lot else None,
         "lot_key": lot.id if lot else 0, "is_virtual": location.is_virtual, "on_hand": delta, "reserved": 0,
-        "last_seq": seq}).one()
+        "last_seq": seq})
     return int(on_hand), int(reserved)
+
+
+def _bucket(location: Location, item: Item, lot: Lot | None) -> dict[str, int]:
+    return {"at_location": location.id, "of_item": item.id, "of_lot": lot.id if lot else 0}
 
 
 def _take(connection: Connection, *, location: Location, item: Item, lot: Lot | None, quantity: int,
           from_reserved: int, seq: int) -> tuple[int, int]:
     """Decrement a physical bucket only if it holds the stock; never below zero."""
-    bucket = {"at_location": location.id, "of_item": item.id, "of_lot": lot.id if lot else 0}
-    row = connection.execute(_TAKE, {**bucket, "quantity": quantity, "from_reserved": from_reserved,
-                                     "free_needed": quantity - from_reserved, "seq": seq}).one_or_none()
+    bucket = _bucket(location, item, lot)
+    row = _TAKE.first(connection, {**bucket, "quantity": quantity, "from_reserved": from_reserved,
+                                   "free_needed": quantity - from_reserved, "seq": seq})
     if row is None:
-        available = connection.execute(_AVAILABLE, bucket).scalar() or 0
+        found = _AVAILABLE.first(connection, bucket)
+        available = found[0] if found else 0
         lot_text = f" lot {lot.code}" if lot else ""
         raise InsufficientStock(
             f"{location.code} holds {available} available of {item.sku}{lot_text}; "
@@ -141,6 +158,29 @@ def _move_serials(session: Session, *, item: Item, lot: Lot | None, serials: Seq
         session.add(MoveSerial(move_seq=seq, serial_id=unit.id))
 
 
+def _change_levels(connection: Connection, *, item: Item, lot: Lot | None, source: Location, destination: Location,
+                   quantity: int, from_reserved: int, seq: int) -> list[LevelChange]:
+    """Take the quantity from the source's bucket (only if it holds it) and add it to the destination's.
+
+    The take comes first, so that a refusal finds nothing else written. Physical buckets are locked in
+    location order, as reservations lock them, so that the two queue instead of deadlocking: a destination
+    that comes first in that order is locked before the take. (On SQLite the writer holds the whole
+    database and the lock is a plain read.) Virtual locations are never reserved."""
+    changes: list[LevelChange] = []
+    if source.is_virtual:
+        changes.append(LevelChange(source, -quantity, *_add(connection, location=source, item=item, lot=lot,
+                                                            delta=-quantity, seq=seq)))
+    else:
+        if not destination.is_virtual and destination.id < source.id:
+            _LOCK_BUCKET.run(connection, _bucket(destination, item, lot))
+        changes.append(LevelChange(source, -quantity, *_take(connection, location=source, item=item, lot=lot,
+                                                             quantity=quantity, from_reserved=from_reserved,
+                                                             seq=seq)))
+    changes.append(LevelChange(destination, quantity, *_add(connection, location=destination, item=item, lot=lot,
+                                                            delta=quantity, seq=seq)))
+    return sorted(changes, key=lambda change: change.location.id)
+
+
 def post_move(session: Session, *, item: Item, source: Location, destination: Location, quantity: int,
               reason: str, reason_code: str, actor_id: int | None, lot: Lot | None = None,
               serials: Sequence[str] = (), from_reserved: int = 0, verifier_id: int | None = None,
@@ -157,24 +197,21 @@ def post_move(session: Session, *, item: Item, source: Location, destination: Lo
         raise InvalidInput.field("quantity", "cannot consume more reserved stock than is moved")
     _check_tracking(item, lot, serials, quantity)
 
-    # A savepoint: a refusal half-way (not enough stock, a serial elsewhere) leaves nothing behind,
-    # even for a caller that catches the error and carries on with its transaction.
-    with session.begin_nested():
-        connection = session.connection()
+    # A refusal (not enough stock) leaves nothing behind, even for a caller that catches it and carries on:
+    # the take is the only step that can be refused, and nothing but the seq is written before it. Serial
+    # numbers can be refused after the levels changed: those moves run in a savepoint.
+    with session.begin_nested() if serials else nullcontext():
+        connection = core(session)
         seq = next_seq(session)
-        sides: list[tuple[Location, int]] = sorted(
-            [(source, -quantity), (destination, quantity)], key=lambda side: side[0].id)
-        changes: list[LevelChange] = []
-        for location, delta in sides:
-            if delta < 0 and not location.is_virtual:
-                on_hand, reserved = _take(connection, location=location, item=item, lot=lot, quantity=quantity,
-                                          from_reserved=from_reserved, seq=seq)
-            else:
-                on_hand, reserved = _add(connection, location=location, item=item, lot=lot, delta=delta, seq=seq)
-            changes.append(LevelChange(location, delta, on_hand, reserved))
-            if not location.is_virtual:
-                touched(session, item.id, location.id)
-
+        try:
+            changes = _change_levels(connection, item=item, lot=lot, source=source, destination=destination,
+                                     quantity=quantity, from_reserved=from_reserved, seq=seq)
+        except InsufficientStock:
+            _GIVE_BACK_SEQ.run(connection)
+            raise
+        for change in changes:
+            if not change.location.is_virtual:
+                touched(session, item.id, change.location.id)
         move = insert_through(session, Move(
             seq=seq, item_id=item.id, lot_id=lot.id if lot else None, from_location_id=source.id,
             to_location_id=destination.id, quantity=quantity, reason=reason, reason_code=reason_code,

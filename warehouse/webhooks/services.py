@@ -20,7 +20,7 @@ from warehouse.api import Page
 from warehouse.audit.services import record as audit
 from warehouse.catalog.models import Item
 from warehouse.config import current_setting
-from warehouse.db import after_commit, core, utcnow
+from warehouse.db import Prepared, after_commit, utcnow
 from warehouse.errors import Conflict, InvalidInput, NotFound
 from warehouse.locations.models import Location, Warehouse
 from warehouse.queries import one_by_id, paginate
@@ -140,8 +140,8 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 
-_ACTIVE_SUBSCRIPTIONS = (select(WebhookSubscription.id, WebhookSubscription.events)
-                         .where(WebhookSubscription.active.is_(True)).order_by(WebhookSubscription.id))
+_ACTIVE_SUBSCRIPTIONS = Prepared(select(WebhookSubscription.id, WebhookSubscription.events)
+                                 .where(WebhookSubscription.active.is_(True)).order_by(WebhookSubscription.id))
 
 
 def _subscribers(session: Session) -> list[tuple[int, frozenset[str]]]:
@@ -149,7 +149,7 @@ def _subscribers(session: Session) -> list[tuple[int, frozenset[str]]]:
     several events; the list does not change under it in a way that matters)."""
     cached = session.info.get("webhooks.subscribers")
     if cached is None:
-        rows = core(session).execute(_ACTIVE_SUBSCRIPTIONS)
+        rows = _ACTIVE_SUBSCRIPTIONS.rows(session)
         cached = [(subscription_id, frozenset(events)) for subscription_id, events in rows]
         session.info["webhooks.subscribers"] = cached
     return cached
