@@ -18,7 +18,6 @@ from sqlalchemy.orm import Session
 
 from warehouse.catalog.models import Item
 from warehouse.catalog.services import item_by_sku, lot_for
-from warehouse.db import write_through
 from warehouse.errors import InvalidInput
 from warehouse.locations.models import LocationType
 from warehouse.locations.services import location_by_code, location_for, virtual_location, warehouse_by_code
@@ -118,12 +117,13 @@ class Receiving:
     def settle(self, session: Session, line: TaskLine, agreed: tasks.Evidence, confirmers: list[int]) -> None:
         expected = line.expected_quantity or 0
         if agreed.quantity == expected and agreed.quantity > 0:
-            write_through(session, line, details={**line.details, "lot": agreed.lot_code,
-                                                  "expiry": agreed.expiry_date.isoformat() if agreed.expiry_date else None})
-            seq = self._post(session, line, agreed.quantity, actor_id=confirmers[0],
-                             verifier_id=confirmers[-1] if len(confirmers) > 1 else None,
+            seq = self._post(session, line, agreed.quantity, lot_code=agreed.lot_code, expiry=agreed.expiry_date,
+                             actor_id=confirmers[0], verifier_id=confirmers[-1] if len(confirmers) > 1 else None,
                              reason=f"Received on {line.task.reference}")
-            tasks.mark_done(line, posted_seq=seq)
+            # One UPDATE of the line: the lot it was received as, and done.
+            tasks.mark_done(line, posted_seq=seq, details={
+                **line.details, "lot": agreed.lot_code,
+                "expiry": agreed.expiry_date.isoformat() if agreed.expiry_date else None})
             return
         if agreed.quantity == 0 and expected == 0:
             tasks.mark_done(line, posted_seq=None)
@@ -138,7 +138,9 @@ class Receiving:
         """Accept what was physically counted as received."""
         line = discrepancy.line
         quantity = discrepancy.counted_quantity or 0
-        seq = self._post(session, line, quantity, actor_id=actor_id, verifier_id=None,
+        expiry = line.details.get("expiry")
+        seq = self._post(session, line, quantity, lot_code=line.details.get("lot"),
+                         expiry=date.fromisoformat(expiry) if expiry else None, actor_id=actor_id, verifier_id=None,
                          reason=f"Received on {line.task.reference} (approved: {reason})") if quantity else None
         tasks.mark_done(line, posted_seq=seq)
         return seq
@@ -147,12 +149,10 @@ class Receiving:
         """Refuse the disputed goods: nothing is received on this line."""
         discrepancy.line.status = LineStatus.CANCELLED.value
 
-    def _post(self, session: Session, line: TaskLine, quantity: int, *, actor_id: int, verifier_id: int | None,
-              reason: str) -> int:
+    def _post(self, session: Session, line: TaskLine, quantity: int, *, lot_code: str | None, expiry: date | None,
+              actor_id: int, verifier_id: int | None, reason: str) -> int:
         item: Item = line.item  # type: ignore[assignment]
-        expiry = line.details.get("expiry")
-        lot = lot_for(session, item, line.details.get("lot"),
-                      expiry=date.fromisoformat(expiry) if expiry else None, create=True)
+        lot = lot_for(session, item, lot_code, expiry=expiry, create=True)
         assert line.to_location is not None
         move = post_move(session, item=item, lot=lot, source=virtual_location(session, LocationType.SUPPLIER),
                          destination=line.to_location, quantity=quantity, reason=reason, reason_code="receipt",

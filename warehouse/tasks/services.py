@@ -383,8 +383,9 @@ def finish_task_if_done(session: Session, task: Task) -> None:
             finished(session, task)
 
 
-def mark_done(line: TaskLine, *, posted_seq: int | None) -> None:
-    write_through(object_session(line), line, status=LineStatus.DONE.value, posted_seq=posted_seq)
+def mark_done(line: TaskLine, *, posted_seq: int | None, **columns: Any) -> None:
+    """Close the line, with any other ``columns`` of it in the same UPDATE."""
+    write_through(object_session(line), line, status=LineStatus.DONE.value, posted_seq=posted_seq, **columns)
 
 
 # ---------------------------------------------------------------- discrepancies
