@@ -21,6 +21,8 @@ from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 from sqlalchemy import DateTime, MetaData, bindparam, create_engine, event, inspect
 from sqlalchemy.engine import Connection, Dialect, Engine
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.sql import visitors
+from sqlalchemy.sql.elements import BindParameter
 from sqlalchemy.orm import DeclarativeBase, Session, make_transient_to_detached, sessionmaker
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.types import TypeDecorator
@@ -81,24 +83,37 @@ def core(session: Session) -> Connection:
 
 
 class _Plan:
-    """A statement compiled for one dialect: its SQL and how its parameters and rows are converted."""
+    """A statement compiled for one dialect (and one length of each IN list): its SQL and how its
+    parameters and rows are converted."""
 
     __slots__ = ("sql", "positional", "names", "fixed", "bind_processors", "result_types", "result_processors")
 
-    def __init__(self, statement: Any, dialect: Dialect, keys: list[str] | None) -> None:
-        compiled = statement.compile(dialect=dialect, column_keys=keys)
+    def __init__(self, statement: Any, dialect: Dialect, keys: list[str] | None, lengths: Mapping[str, int]) -> None:
+        if lengths:
+            statement = statement.params({name: [None] * length for name, length in lengths.items()})
+        compiled = statement.compile(dialect=dialect, column_keys=keys, compile_kwargs={"render_postcompile": True})
         self.sql: str = compiled.string
         self.positional: bool = compiled.positional
+        # Values the statement was built with (``== 1``, ``IN ('a', 'b')``), not passed per call; the
+        # items of an IN list are parameters named ``<name>_1``, ``<name>_2``...
+        self.fixed: dict[str, Any] = {}
+        processors: dict[str, Callable[[Any], Any]] = {}
+        for name, bind in compiled.binds.items():
+            if bind.callable is not None:
+                raise ValueError("a prepared statement takes no parameters computed at execution")
+            process = compiled._bind_processors.get(name)
+            items = [f"{name}_{index}" for index in range(1, lengths.get(name, 0) + 1)] if bind.required else []
+            if not bind.required:
+                if bind.expanding:
+                    items = [f"{name}_{index}" for index in range(1, len(bind.value) + 1)]
+                    self.fixed.update(zip(items, bind.value))
+                else:
+                    self.fixed[name] = bind.value
+            if process is not None:
+                processors.update((item, process) for item in items or [name])
         # The parameters, in the order a positional driver takes them.
-        self.names: tuple[str, ...] = (tuple(compiled.positiontup) if compiled.positional
-                                       else tuple(dict.fromkeys(compiled.bind_names.values())))
-        binds = {name: compiled.binds[name] for name in self.names}
-        if any(bind.expanding or bind.callable is not None for bind in binds.values()):
-            raise ValueError("a prepared statement takes plain parameters (no IN lists, no callables)")
-        # Values the statement was built with (``== 1``), not passed per call.
-        self.fixed: dict[str, Any] = {name: bind.value for name, bind in binds.items() if not bind.required}
-        self.bind_processors = tuple((name, process) for name, process in compiled._bind_processors.items()
-                                     if name in binds)
+        self.names: tuple[str, ...] = tuple(compiled.positiontup or ())
+        self.bind_processors = tuple(processors.items())
         self.result_types = [column.type for column in compiled._result_columns]
         # (column index, its conversion); known once the driver has described a result (some PostgreSQL
         # conversions depend on the column's type there).
@@ -121,30 +136,46 @@ class Prepared:
     as SQLAlchemy's (``IntegrityError``, ``OperationalError``), which the edges turn into 409 and 503.
 
     ``keys`` names the columns an INSERT or UPDATE without explicit values sets (as SQLAlchemy would
-    infer them from the parameters of the first execution). The statement runs on the session's (or
+    infer them from the parameters of the first execution). An ``expanding`` parameter takes a list
+    (``IN``): the statement is compiled once per length of it. The statement runs on the session's (or
     connection's) current transaction; rows come back as tuples."""
 
-    __slots__ = ("statement", "keys", "_dialect", "_plan", "_plans")
+    __slots__ = ("statement", "keys", "_expanding", "_dialect", "_plan", "_plans")
 
     def __init__(self, statement: Any, *, keys: Iterable[str] | None = None) -> None:
         self.statement = statement
         self.keys = list(keys) if keys is not None else None
+        self._expanding = tuple(sorted({element.key for element in visitors.iterate(statement)
+                                        if isinstance(element, BindParameter) and element.expanding
+                                        and element.required}))
         self._dialect: Dialect | None = None
         self._plan: _Plan | None = None
-        self._plans: dict[Dialect, _Plan] = {}
+        self._plans: dict[Any, _Plan] = {}
 
-    def _plan_for(self, dialect: Dialect) -> _Plan:
-        plan = self._plans.get(dialect)
+    def _plan_for(self, dialect: Dialect, lengths: dict[str, int]) -> _Plan:
+        key = (dialect, *lengths.values())
+        plan = self._plans.get(key)
         if plan is None:
-            plan = self._plans[dialect] = _Plan(self.statement, dialect, self.keys)
-        self._dialect, self._plan = dialect, plan
+            plan = self._plans[key] = _Plan(self.statement, dialect, self.keys, lengths)
+        if not lengths:
+            self._dialect, self._plan = dialect, plan
         return plan
 
     def rows(self, bind: Session | Connection, params: Mapping[str, Any] | None = None) -> list[tuple[Any, ...]]:
         connection = core(bind) if isinstance(bind, Session) else bind
         dialect = connection.dialect
-        plan = self._plan if dialect is self._dialect and self._plan is not None else self._plan_for(dialect)
-        values = {**plan.fixed, **params} if params else dict(plan.fixed)
+        values = dict(params) if params else {}
+        if self._expanding:
+            lengths = {}
+            for name in self._expanding:
+                items = values.pop(name)
+                lengths[name] = len(items)
+                values.update((f"{name}_{index}", item) for index, item in enumerate(items, start=1))
+            plan = self._plan_for(dialect, lengths)
+        else:
+            plan = self._plan if dialect is self._dialect and self._plan is not None else self._plan_for(dialect, {})
+        if plan.fixed:
+            values = {**plan.fixed, **values}
         for name, process in plan.bind_processors:
             values[name] = process(values[name])
         arguments: Any = tuple(values[name] for name in plan.names) if plan.positional else values
@@ -213,6 +244,15 @@ def insert_through(session: Session, instance: Any) -> Any:
     """Insert a new ``instance`` with one INSERT now and attach it to the session as loaded (see
     ``write_through``): for append-only records on hot paths. Give it its foreign keys as ids;
     relationships set on it are not followed."""
+    insert_row(session, instance)
+    make_transient_to_detached(instance)
+    session.add(instance)
+    return instance
+
+
+def insert_row(session: Session, instance: Any) -> None:
+    """The INSERT of ``insert_through``, for records that are attached together once all are written
+    (attaching one attaches what its relationships hold)."""
     state = inspect(instance)
     values: dict[str, Any] = {}
     for column, key in _columns_of(state.mapper):
@@ -226,9 +266,6 @@ def insert_through(session: Session, instance: Any) -> Any:
     primary_key: Sequence[Any] = _insert_into(table, frozenset(values)).rows(session, values)[0]
     for column, value in zip(table.primary_key, primary_key):
         set_committed_value(instance, column.key, value)
-    make_transient_to_detached(instance)
-    session.add(instance)
-    return instance
 
 
 def columns_of(model: type, alias: Any = None) -> list[Any]:

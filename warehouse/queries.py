@@ -9,6 +9,7 @@ from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from warehouse.api import Page
+from warehouse.db import Prepared, attach_loaded, columns_of
 from warehouse.errors import InvalidInput, NotFound
 
 
@@ -21,16 +22,17 @@ def paginate(session: Session, statement: Select[Any], query: dict[str, Any], *,
 
 
 @functools.cache
-def _by_code(column: InstrumentedAttribute[Any]) -> Select[Any]:
-    # Built once per column: SKUs, bins and warehouses are looked up by code on every request.
-    return select(column.class_).where(column == bindparam("code"))
+def _by_code(column: InstrumentedAttribute[Any]) -> Prepared:
+    # Prepared once per column: SKUs, bins and warehouses are looked up by code on every request.
+    return Prepared(select(*columns_of(column.class_)).where(column == bindparam("code")))
 
 
 def one_by_code(session: Session, column: InstrumentedAttribute[Any], code: str, *, noun: str,
                 field: str | None = None) -> Any:
     """The row whose ``column`` equals ``code``. A missing one is a 404 when the code came from the
     URL, or a 422 naming ``field`` when it came from a request body."""
-    row = session.scalar(_by_code(column), {"code": code})
+    found = _by_code(column).first(session, {"code": code})
+    row = None if found is None else attach_loaded(session, column.class_, found)
     if row is None:
         if field:
             raise InvalidInput.field(field, f"unknown {noun} {code!r}")

@@ -5,10 +5,11 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from warehouse.audit.models import AuditEvent
+from warehouse.db import insert_through
 
 
 def record(session: Session, *, actor_id: int | None, action: str, target: str | None = None,
            address: str | None = None, **details: Any) -> AuditEvent:
-    event = AuditEvent(actor_id=actor_id, action=action, target=target, details=details, address=address)
-    session.add(event)
-    return event
+    # Written at once, with one INSERT (records are only ever added; see ``insert_through``).
+    return insert_through(session, AuditEvent(actor_id=actor_id, action=action, target=target, details=details,
+                                              address=address))

@@ -32,13 +32,13 @@ import math
 from collections import defaultdict
 from typing import Any, Callable, Iterable
 
-from sqlalchemy import bindparam, func, insert, select, text
+from sqlalchemy import bindparam, func, select, text
 from sqlalchemy.orm import Session, make_transient_to_detached, selectinload
 
 from warehouse.audit.services import record as audit
 from warehouse.catalog.models import Item
 from warehouse.catalog.services import item_by_sku, item_for_floor_line
-from warehouse.db import utcnow
+from warehouse.db import Prepared, attach_loaded, columns_of, insert_row, utcnow
 from warehouse.errors import Conflict, InvalidInput, NotFound
 from warehouse.api import Page
 from warehouse.locations.models import Location, LocationType, Warehouse
@@ -65,8 +65,12 @@ EARTH_RADIUS_KM = 6371.0088
 
 # Statements of the allocation path, built once: building (and hashing for the statement cache) a
 # statement costs more CPU than running it, and every paid order runs these.
-_ORDER_ID_BY_EXTERNAL_ID = select(Order.id).where(Order.external_id == bindparam("external_id"))
-_ACTIVE_SITES = select(Warehouse).where(Warehouse.active.is_(True))
+_ORDER_ID_BY_EXTERNAL_ID = Prepared(select(Order.id).where(Order.external_id == bindparam("external_id")))
+_ACTIVE_SITES = Prepared(select(*columns_of(Warehouse)).where(Warehouse.active.is_(True)))
+
+
+def _active_sites(session: Session) -> list[Warehouse]:
+    return [attach_loaded(session, Warehouse, row) for row in _ACTIVE_SITES.rows(session)]
 
 
 def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
@@ -142,7 +146,7 @@ def get_order(session: Session, order_id: int, *, for_update: bool = False) -> O
 def availability(session: Session, *, sku: str) -> dict[str, Any]:
     """Available to promise: on hand minus reserved in the pickable bins allocation would use."""
     item = item_by_sku(session, sku, field="sku")
-    sites = sorted(session.scalars(_ACTIVE_SITES), key=lambda site: site.code)
+    sites = sorted(_active_sites(session), key=lambda site: site.code)
     bins = picking.pickable_bins(session, [site.id for site in sites])
     per_site: dict[int, int] = defaultdict(int)
     if bins:
@@ -182,9 +186,9 @@ def create_order(session: Session, *, actor_id: int | None, external_id: str, pa
     the order already made (a retry); with another body it is refused (409): orders change through
     their own endpoints, never by re-sending a create."""
     fingerprint = _fingerprint(external_id, paid, ship_to, lines)
-    existing = session.scalar(_ORDER_ID_BY_EXTERNAL_ID, {"external_id": external_id})
-    if existing is not None:
-        order = get_order(session, existing)
+    found = _ORDER_ID_BY_EXTERNAL_ID.first(session, {"external_id": external_id})
+    if found is not None:
+        order = get_order(session, found[0])
         if order.fingerprint != fingerprint:
             raise Conflict(f"Order {external_id!r} exists (id {order.id}) with another body; change it with PUT "
                            f"/api/v1/orders/{order.id}/lines, pay or cancel it.", reason="external_id_reused",
@@ -216,37 +220,20 @@ def create_order(session: Session, *, actor_id: int | None, external_id: str, pa
     return order, True
 
 
-_ORDER_COLUMNS = [column.key for column in Order.__table__.columns if column.key != "id"]
-_LINE_COLUMNS = [column.key for column in OrderLine.__table__.columns if column.key != "id"]
-_ALLOCATION_COLUMNS = [column.key for column in OrderAllocation.__table__.columns if column.key != "id"]
-_INSERT_ORDER = insert(Order.__table__).returning(Order.__table__.c.id)
-_INSERT_LINES = insert(OrderLine.__table__).returning(OrderLine.__table__.c.id, sort_by_parameter_order=True)
-_INSERT_ALLOCATIONS = insert(OrderAllocation.__table__).returning(OrderAllocation.__table__.c.id,
-                                                                  sort_by_parameter_order=True)
-
-
 def _write_new(session: Session, order: Order) -> None:
     """Write a new order, built in memory with every column set, its lines and their allocations: one
-    prebuilt INSERT per table, and the objects become the session's persistent rows as they are, as if
+    prepared INSERT per row, and the objects become the session's persistent rows as they are, as if
     just loaded (no unit-of-work flush, which cost several times the INSERTs, and nothing read back).
     Later changes to them (a status, a released allocation) go through the session as usual."""
-    order.id = session.execute(_INSERT_ORDER, {key: getattr(order, key) for key in _ORDER_COLUMNS}).scalar_one()
+    insert_row(session, order)
+    allocations = []
     for line in order.lines:
         line.order_id = order.id
-    line_ids = session.execute(_INSERT_LINES, [{key: getattr(line, key) for key in _LINE_COLUMNS}
-                                               for line in order.lines]).scalars().all()
-    allocations = []
-    for line, line_id in zip(order.lines, line_ids, strict=True):
-        line.id = line_id
+        insert_row(session, line)
         for allocation in line.allocations:
-            allocation.line_id = line_id
+            allocation.line_id = line.id
+            insert_row(session, allocation)
             allocations.append(allocation)
-    if allocations:
-        allocation_ids = session.execute(_INSERT_ALLOCATIONS, [
-            {key: getattr(allocation, key) for key in _ALLOCATION_COLUMNS} for allocation in allocations
-        ]).scalars().all()
-        for allocation, allocation_id in zip(allocations, allocation_ids, strict=True):
-            allocation.id = allocation_id
     for written in (order, *order.lines, *allocations):
         make_transient_to_detached(written)
     session.add(order)  # and with it (cascade) its lines and their allocations, all persistent
@@ -457,8 +444,8 @@ def _write(session: Session, order: Order) -> None:
 # and its release would be one more round trip while the reserved rows are locked and other orders for the
 # same SKUs queue on them. Only guarded UPDATEs run inside it, so rolling back to it changes nothing the
 # session holds in memory.
-_SAVEPOINT = text("SAVEPOINT order_allocation")
-_ROLLBACK_TO_SAVEPOINT = text("ROLLBACK TO SAVEPOINT order_allocation")
+_SAVEPOINT = Prepared(text("SAVEPOINT order_allocation"))
+_ROLLBACK_TO_SAVEPOINT = Prepared(text("ROLLBACK TO SAVEPOINT order_allocation"))
 
 
 def _try_write(session: Session, stock: Stock) -> bool:
@@ -469,11 +456,11 @@ def _try_write(session: Session, stock: Stock) -> bool:
     taken = [bucket for bucket in stock.locked if bucket.taken]
     if not taken:
         return True
-    session.execute(_SAVEPOINT)
+    _SAVEPOINT.run(session)
     for bucket in taken:
         if not try_reserve(session, location_id=bucket.location.id, item_id=bucket.item.id,
                            lot_id=bucket.lot.id if bucket.lot else None, quantity=bucket.taken):
-            session.execute(_ROLLBACK_TO_SAVEPOINT)
+            _ROLLBACK_TO_SAVEPOINT.run(session)
             return False
     return True
 
@@ -482,7 +469,7 @@ def _reserve_plan(session: Session, order: Order, release: list[Release], *,
                   lock: bool) -> tuple[Stock, list[Warehouse], list[OrderAllocation]]:
     """Read (``lock``: and lock) the candidate stock, plan the order's reservations and record them on the
     order (allocations, status); the caller writes the reservations."""
-    sites = sorted(session.scalars(_ACTIVE_SITES),
+    sites = sorted(_active_sites(session),
                    key=lambda site: (haversine_km(order.latitude, order.longitude, site.latitude, site.longitude),
                                      site.code))
     items = {line.item_id: line.item for line in order.lines}

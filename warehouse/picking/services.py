@@ -60,6 +60,7 @@ from warehouse.audit.services import record as audit
 from warehouse.catalog.models import Item, Lot
 from warehouse.catalog.services import item_for_floor_line
 from warehouse.counting.services import create_count
+from warehouse.db import Prepared, attach_loaded, columns_of
 from warehouse.errors import Conflict, InsufficientStock, InvalidInput, NotFound
 from warehouse.locations.models import Location, LocationType, Warehouse
 from warehouse.locations.services import location_by_code, location_for, virtual_location, warehouse_by_code
@@ -116,11 +117,14 @@ def _recounting(warehouse_ids: Any) -> Any:
 # Built once: every order allocation asks this, so it is on the hot path of order intake, where building
 # the statement cost more than running it.
 _WAREHOUSE_IDS = bindparam("pickable_warehouses", expanding=True)
-_PICKABLE_BINS = select(Location).where(
+_PICKABLE_BINS = select(*columns_of(Location)).where(
     Location.warehouse_id.in_(_WAREHOUSE_IDS), Location.type.in_(PICKABLE), Location.active.is_(True),
     Location.is_virtual.is_(False), Location.id.not_in(_recounting(_WAREHOUSE_IDS)))
 _PICKABLE_BINS_HOLDING = _PICKABLE_BINS.where(Location.id.in_(
     select(StockLevel.location_id).where(StockLevel.item_id.in_(bindparam("pickable_items", expanding=True)))))
+
+
+_PREPARED_PICKABLE_BINS, _PREPARED_PICKABLE_BINS_HOLDING = Prepared(_PICKABLE_BINS), Prepared(_PICKABLE_BINS_HOLDING)
 
 
 def pickable_bins(session: Session, warehouse_ids: list[int], *,
@@ -129,11 +133,12 @@ def pickable_bins(session: Session, warehouse_ids: list[int], *,
     waiting for a recount after a short pick are left out). With ``holding`` (item ids), only the bins
     with stock rows of those items: what a reservation of them can use, without reading every bin."""
     if holding is None:
-        rows = session.scalars(_PICKABLE_BINS, {"pickable_warehouses": list(warehouse_ids)})
+        rows = _PREPARED_PICKABLE_BINS.rows(session, {"pickable_warehouses": list(warehouse_ids)})
     else:
-        rows = session.scalars(_PICKABLE_BINS_HOLDING, {"pickable_warehouses": list(warehouse_ids),
-                                                        "pickable_items": sorted(holding)})
-    return {location.id: location for location in rows}
+        rows = _PREPARED_PICKABLE_BINS_HOLDING.rows(session, {"pickable_warehouses": list(warehouse_ids),
+                                                              "pickable_items": sorted(holding)})
+    locations = (attach_loaded(session, Location, row) for row in rows)
+    return {location.id: location for location in locations}
 
 
 def reserve(session: Session, *, warehouse_id: int, wanted: list[Wanted]) -> tuple[list[Allocation],

@@ -24,6 +24,7 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from warehouse.catalog.models import Item, Lot
+from warehouse.db import Prepared
 from warehouse.errors import Conflict
 from warehouse.locations.models import Location
 from warehouse.stock.models import StockLevel
@@ -51,12 +52,12 @@ _LEVEL = StockLevel.__table__.c
 # Built once: every order and pick task runs these, and building and hashing a statement costs more CPU
 # than executing it. Core statements (not ORM-enabled ones) for the same reason; they change nothing the
 # session holds in memory.
-_RESERVE = (update(StockLevel.__table__)
+_RESERVE = Prepared(update(StockLevel.__table__)
             .where(_LEVEL.location_id == bindparam("b_location"), _LEVEL.item_id == bindparam("b_item"),
                    _LEVEL.lot_key == bindparam("b_lot"), _LEVEL.on_hand - _LEVEL.reserved >= bindparam("b_units"))
             .values(reserved=_LEVEL.reserved + bindparam("b_units"))
             .returning(_LEVEL.reserved))
-_RELEASE = (update(StockLevel.__table__)
+_RELEASE = Prepared(update(StockLevel.__table__)
             .where(_LEVEL.location_id == bindparam("b_location"), _LEVEL.item_id == bindparam("b_item"),
                    _LEVEL.lot_key == bindparam("b_lot"), _LEVEL.reserved >= bindparam("b_units"))
             .values(reserved=_LEVEL.reserved - bindparam("b_units"))
@@ -65,13 +66,14 @@ _BUCKETS = (select(_LEVEL.id, _LEVEL.location_id, _LEVEL.item_id, _LEVEL.lot_id,
             .where(_LEVEL.item_id.in_(bindparam("b_items", expanding=True)),
                    _LEVEL.location_id.in_(bindparam("b_locations", expanding=True)))
             .order_by(_LEVEL.location_id, _LEVEL.item_id, _LEVEL.lot_key))
-_LOCKED_BUCKETS = _BUCKETS.with_for_update()
+_LOCKED_BUCKETS = Prepared(_BUCKETS.with_for_update())
+_UNLOCKED_BUCKETS = Prepared(_BUCKETS)
 _LOTS = select(Lot).where(Lot.id.in_(bindparam("b_lots", expanding=True)))
 
 
 def _guarded_change(session: Session, *, location_id: int, item_id: int, lot_id: int | None, delta: int) -> bool:
-    changed = session.execute(_RESERVE if delta > 0 else _RELEASE, {
-        "b_location": location_id, "b_item": item_id, "b_lot": lot_id or 0, "b_units": abs(delta)}).one_or_none()
+    changed = (_RESERVE if delta > 0 else _RELEASE).first(session, {
+        "b_location": location_id, "b_item": item_id, "b_lot": lot_id or 0, "b_units": abs(delta)})
     if changed is None:
         return False
     touched(session, item_id, location_id)
@@ -146,15 +148,14 @@ def lock_stock(session: Session, *, bins: dict[int, Location], items: Iterable[I
     stock = Stock()
     if not bins or not by_id:
         return stock
-    rows = session.execute(_LOCKED_BUCKETS if lock else _BUCKETS,
-                           {"b_items": sorted(by_id), "b_locations": sorted(bins)}).all()
-    lot_ids = sorted({row.lot_id for row in rows if row.lot_id})
+    rows = (_LOCKED_BUCKETS if lock else _UNLOCKED_BUCKETS).rows(
+        session, {"b_items": sorted(by_id), "b_locations": sorted(bins)})
+    lot_ids = sorted({lot_id for _, _, _, lot_id, _, _ in rows if lot_id})
     lots = {lot.id: lot for lot in session.scalars(_LOTS, {"b_lots": lot_ids})} if lot_ids else {}
-    for row in rows:
-        bucket = Bucket(row.id, bins[row.location_id], by_id[row.item_id], lots.get(row.lot_id),
-                        int(row.on_hand) - int(row.reserved))
+    for bucket_id, location_id, item_id, lot_id, on_hand, reserved in rows:
+        bucket = Bucket(bucket_id, bins[location_id], by_id[item_id], lots.get(lot_id), int(on_hand) - int(reserved))
         stock.locked.append(bucket)
-        stock.by_item[row.item_id].append(bucket)
+        stock.by_item[item_id].append(bucket)
     for buckets in stock.by_item.values():
         buckets.sort(key=_rotation_key)
     return stock
