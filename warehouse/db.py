@@ -14,13 +14,14 @@ from __future__ import annotations
 import functools
 import logging
 import threading
+import time
 from contextlib import contextmanager, nullcontext
 from datetime import datetime, timezone
 from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 from sqlalchemy import DateTime, MetaData, bindparam, create_engine, event, inspect
 from sqlalchemy.engine import Connection, Dialect, Engine
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.sql import visitors
 from sqlalchemy.sql.elements import BindParameter
 from sqlalchemy.orm import DeclarativeBase, Session, make_transient_to_detached, sessionmaker
@@ -185,6 +186,8 @@ class Prepared:
                 return []
             rows = cursor.fetchall()
         except dialect.loaded_dbapi.Error as error:
+            if dialect.is_disconnect(error, connection.connection.dbapi_connection, None):
+                connection.invalidate(error)  # as SQLAlchemy does: the pool does not hand it out again
             raise DBAPIError.instance(plan.sql, arguments, error, dialect.loaded_dbapi.Error,
                                       dialect=dialect) from error
         processors = plan.result_processors
@@ -331,15 +334,45 @@ def _configure_sqlite(engine: Engine) -> None:
         connection.exec_driver_sql(f"BEGIN {mode}")
 
 
+# A pooled connection that sat unused longer than this is tested before it is handed out.
+IDLE_BEFORE_PING_SECONDS = 1.0
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    """Test a connection before use only if it sat in the pool for a while: one that was in use a moment
+    ago is alive, and testing every checkout (``pool_pre_ping``) cost two round trips on every request (it
+    authenticates, then works). A connection the database dropped is replaced before use, as with
+    pre-ping; one dropped within the last second fails its request with a 503 (retry) and is replaced."""
+
+    @event.listens_for(engine, "connect")
+    def _connected(_dbapi_connection: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkin")
+    def _checked_in(_dbapi_connection: Any, record: Any) -> None:
+        if record is not None:
+            record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _checked_out(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        if time.monotonic() - record.info.get("idle_since", 0.0) < IDLE_BEFORE_PING_SECONDS:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)  # the dialect's own test (outside any transaction)
+        except engine.dialect.loaded_dbapi.Error as error:
+            raise DisconnectionError("the pooled connection was dropped; the pool replaces it") from error
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(url, **kwargs)
         _configure_sqlite(engine)
         return engine
-    kwargs.setdefault("pool_pre_ping", True)
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 20)
-    return create_engine(url, **kwargs)
+    engine = create_engine(url, **kwargs)
+    _ping_when_idle(engine)
+    return engine
 
 
 class Database:
