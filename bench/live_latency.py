@@ -745,7 +745,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                                                            "both servers, e.g. redis://127.0.0.1:6379/0")
     parser.add_argument("--no-matched", action="store_true",
                         help=f"skip the second reference run at the service's achieved rate (run when the service "
-                             f"achieved less than {MATCHED_BELOW:.0%} of --rate)")
+                             f"achieved less than {MATCHED_BELOW * 100:.0f}%% of --rate)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder (SQLite database, server logs)")
     args = parser.parse_args(argv)
     if args.clients < 1 or args.rate <= 0 or args.duration <= 0 or args.warmup < 0 or args.senders < 1 \
