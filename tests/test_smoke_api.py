@@ -12,3 +12,22 @@ def test_adjustment_then_stock_then_changes(api: Api, site: dict) -> None:
                      "on_hand": 10, "reserved": 0, "available": 10}]
     feed = api.ok("GET", f"/api/v1/stock/changes?after={created['seq'] - 1}")
     assert [(c["seq"], c["location"], c["quantity"]) for c in feed["changes"]] == [(created["seq"], "W1-A1", 10)]
+
+
+def test_every_response_carries_the_security_headers(api: Api, site: dict) -> None:
+    """A browser on the floor must not sniff, frame or cache what the service sends: API answers
+    (problems included) and pages alike, without a view's own policy being overwritten."""
+    answers = {"api": api.get("/api/v1/items", as_="op1"), "problem": api.get("/api/v1/items/NOPE", as_="op1"),
+               "page": api.get("/", as_=None)}
+    assert (answers["api"].status_code, answers["problem"].status_code) == (200, 404)
+    for name, answer in answers.items():
+        headers = answer.headers
+        assert headers["X-Content-Type-Options"] == "nosniff", name
+        assert headers["X-Frame-Options"] == "DENY", name
+        assert headers["Referrer-Policy"] == "same-origin", name
+        assert "frame-ancestors 'none'" in headers["Content-Security-Policy"], name
+        assert headers["Permissions-Policy"].startswith("camera=(self)"), name
+        assert len(headers.getlist("Content-Security-Policy")) == 1, name
+    assert answers["api"].headers["Cache-Control"] == "no-store"
+    assert answers["problem"].headers["Cache-Control"] == "no-store"
+    assert "no-store" not in answers["page"].headers.get("Cache-Control", "")

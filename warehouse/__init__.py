@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 from typing import Any, Mapping
 
-from flask import Flask, Response, request
+from flask import Flask, Request, Response, request
+from flask.sessions import SessionInterface
 from marshmallow import ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
@@ -32,6 +33,7 @@ def create_app(config: Mapping[str, Any] | None = None, *, db: Any = None) -> Fl
     logging.basicConfig(level=settings["LOG_LEVEL"], format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)
 
+    app.session_interface = _NoCookieSession()
     app.extensions["warehouse.db"] = db or Database(settings["DATABASE_URL"])
     _register_blueprints(app)
     _register_error_handlers(app)
@@ -44,6 +46,17 @@ def create_app(config: Mapping[str, Any] | None = None, *, db: Any = None) -> Fl
     # waking a writer thread per client (see warehouse/live_fanout.py and bench/README.md).
     live_fanout.install(socketio.server)
     return app
+
+
+class _NoCookieSession(SessionInterface):
+    """Flask's signed-cookie session is not used: sign-in sessions live in the database with their own
+    cookie (``warehouse.api``). Left on, it built a signing serializer for every request."""
+
+    def open_session(self, app: Flask, request: Request) -> Any:
+        return self.make_null_session(app)
+
+    def save_session(self, app: Flask, session: Any, response: Response) -> None:
+        return None
 
 
 def _register_blueprints(app: Flask) -> None:
@@ -132,15 +145,22 @@ def _register_error_handlers(app: Flask) -> None:
         return _problem(problem)
 
 
+_SECURITY_HEADERS = (
+    ("X-Content-Type-Options", "nosniff"),
+    ("X-Frame-Options", "DENY"),
+    ("Referrer-Policy", "same-origin"),
+    ("Content-Security-Policy",
+     "default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; "
+     "connect-src 'self' ws: wss:; frame-ancestors 'none'; base-uri 'self'; form-action 'self'"),
+    ("Permissions-Policy", "camera=(self), microphone=(), geolocation=()"),
+)
+_API_HEADERS = (*_SECURITY_HEADERS, ("Cache-Control", "no-store"))
+
+
 def _security_headers(response: Response) -> Response:
-    headers = response.headers
-    headers.setdefault("X-Content-Type-Options", "nosniff")
-    headers.setdefault("X-Frame-Options", "DENY")
-    headers.setdefault("Referrer-Policy", "same-origin")
-    headers.setdefault("Content-Security-Policy",
-                       "default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; "
-                       "connect-src 'self' ws: wss:; frame-ancestors 'none'; base-uri 'self'; form-action 'self'")
-    headers.setdefault("Permissions-Policy", "camera=(self), microphone=(), geolocation=()")
-    if request.path.startswith("/api/"):
-        headers.setdefault("Cache-Control", "no-store")
+    """The headers every response carries, unless the view set its own (one pass over the headers:
+    every API call ends here)."""
+    present = {name.lower() for name, _ in response.headers}
+    wanted = _API_HEADERS if request.path.startswith("/api/") else _SECURITY_HEADERS
+    response.headers.extend([(name, value) for name, value in wanted if name.lower() not in present])
     return response
