@@ -113,16 +113,18 @@ class _Plan:
         for name, bind in compiled.binds.items():
             if bind.callable is not None:
                 raise ValueError("a prepared statement takes no parameters computed at execution")
-            process = compiled._bind_processors.get(name)
-            items = [f"{name}_{index}" for index in range(1, lengths.get(name, 0) + 1)] if bind.required else []
-            if not bind.required:
-                if bind.expanding:
-                    items = [f"{name}_{index}" for index in range(1, len(bind.value) + 1)]
-                    self.fixed.update(zip(items, bind.value))
-                else:
+            if bind.expanding:
+                count = lengths.get(name, 0) if bind.required else len(bind.value)
+                targets = [f"{name}_{index}" for index in range(1, count + 1)]
+                if not bind.required:
+                    self.fixed.update(zip(targets, bind.value))
+            else:
+                targets = [name]
+                if not bind.required:
                     self.fixed[name] = bind.value
+            process = compiled._bind_processors.get(name)
             if process is not None:
-                processors.update((item, process) for item in items or [name])
+                processors.update((target, process) for target in targets)
         # The parameters, in the order a positional driver takes them.
         self.names: tuple[str, ...] = tuple(compiled.positiontup or ())
         self.bind_processors = tuple(processors.items())
@@ -152,7 +154,7 @@ class Prepared:
     (``IN``): the statement is compiled once per length of it. The statement runs on the session's (or
     connection's) current transaction; rows come back as tuples."""
 
-    __slots__ = ("statement", "keys", "_expanding", "_dialect", "_plan", "_plans")
+    __slots__ = ("statement", "keys", "_expanding", "_last", "_plans")
 
     def __init__(self, statement: Any, *, keys: Iterable[str] | None = None) -> None:
         self.statement = statement
@@ -160,8 +162,7 @@ class Prepared:
         self._expanding = tuple(sorted({element.key for element in visitors.iterate(statement)
                                         if isinstance(element, BindParameter) and element.expanding
                                         and element.required}))
-        self._dialect: Dialect | None = None
-        self._plan: _Plan | None = None
+        self._last: tuple[Dialect | None, _Plan | None] = (None, None)  # the plan used last (one read: threads)
         self._plans: dict[Any, _Plan] = {}
 
     def _plan_for(self, dialect: Dialect, lengths: dict[str, int]) -> _Plan:
@@ -170,7 +171,7 @@ class Prepared:
         if plan is None:
             plan = self._plans[key] = _Plan(self.statement, dialect, self.keys, lengths)
         if not lengths:
-            self._dialect, self._plan = dialect, plan
+            self._last = (dialect, plan)
         return plan
 
     def rows(self, bind: Session | Connection, params: Mapping[str, Any] | None = None) -> list[tuple[Any, ...]]:
@@ -185,7 +186,8 @@ class Prepared:
                 values.update((f"{name}_{index}", item) for index, item in enumerate(items, start=1))
             plan = self._plan_for(dialect, lengths)
         else:
-            plan = self._plan if dialect is self._dialect and self._plan is not None else self._plan_for(dialect, {})
+            last_dialect, last_plan = self._last
+            plan = last_plan if dialect is last_dialect and last_plan is not None else self._plan_for(dialect, {})
         if plan.fixed:
             values = {**plan.fixed, **values}
         for name, process in plan.bind_processors:
@@ -289,11 +291,12 @@ def columns_of(model: type, alias: Any = None) -> list[Any]:
 
 
 @functools.cache
-def _loading_plan(model: type) -> tuple[Any, tuple[str, ...], tuple[int, ...]]:
-    """The mapper, the attribute names in ``columns_of`` order and the positions of the primary key."""
+def _loading_plan(model: type) -> tuple[Any, type, tuple[str, ...], tuple[int, ...]]:
+    """The mapper, the class its identity keys name, the attribute names in ``columns_of`` order and the
+    positions of the primary key."""
     mapper = inspect(model)
     columns = [column for column, _ in _columns_of(mapper)]
-    return (mapper, tuple(key for _, key in _columns_of(mapper)),
+    return (mapper, mapper.base_mapper.class_, tuple(key for _, key in _columns_of(mapper)),
             tuple(columns.index(column) for column in mapper.primary_key))
 
 
@@ -304,11 +307,11 @@ def attach_loaded(session: Session, model: type, values: Sequence[Any]) -> Any:
     those the statement read with ``set_committed_value``; the others load on first use as usual.
     Loading records this way costs a fraction of the ORM's loading, which sets up its loaders anew for
     every statement it runs."""
-    mapper, keys, key_positions = _loading_plan(model)
+    mapper, identity_class, keys, key_positions = _loading_plan(model)
     identity = tuple(values[position] for position in key_positions)
     if None in identity:
         return None
-    existing = session.identity_map.get((model, identity, None))
+    existing = session.identity_map.get((identity_class, identity, None))
     if existing is not None:
         return existing
     instance = mapper.class_manager.new_instance()
