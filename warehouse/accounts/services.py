@@ -213,7 +213,7 @@ def _principal(user: User | Any, *, via: str, scopes: Iterable[str] | None = Non
                      token_id=token_id, session_id=session_id, csrf_token=csrf_token)
 
 
-# Every request authenticates, so both lookups read plain columns with statements built once.
+# Every request authenticates, so both lookups are prepared statements reading plain columns.
 _CALLER = (User.id, User.username, User.display_name, User.role, User.locale, User.active)
 _TOKEN_CALLER = Prepared(select(ApiToken.scopes, ApiToken.expires_at, ApiToken.revoked_at, ApiToken.id, *_CALLER)
                          .join(User, ApiToken.user_id == User.id).where(ApiToken.token_hash == bindparam("token_hash")))

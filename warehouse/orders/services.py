@@ -63,8 +63,7 @@ from warehouse.tasks.models import LineStatus, Task, TaskLine, Workflow
 
 EARTH_RADIUS_KM = 6371.0088
 
-# Statements of the allocation path, built once: building (and hashing for the statement cache) a
-# statement costs more CPU than running it, and every paid order runs these.
+# Statements of the allocation path, prepared once (see ``db.Prepared``): every paid order runs these.
 _ORDER_ID_BY_EXTERNAL_ID = Prepared(select(Order.id).where(Order.external_id == bindparam("external_id")))
 _ACTIVE_SITES = Prepared(select(*columns_of(Warehouse)).where(Warehouse.active.is_(True)))
 

@@ -114,17 +114,14 @@ def _recounting(warehouse_ids: Any) -> Any:
                    TaskLine.location_id.is_not(None)))
 
 
-# Built once: every order allocation asks this, so it is on the hot path of order intake, where building
-# the statement cost more than running it.
+# Prepared once (see ``db.Prepared``): every order allocation asks this, on the hot path of order intake.
 _WAREHOUSE_IDS = bindparam("pickable_warehouses", expanding=True)
-_PICKABLE_BINS = select(*columns_of(Location)).where(
+_PICKABLE = select(*columns_of(Location)).where(
     Location.warehouse_id.in_(_WAREHOUSE_IDS), Location.type.in_(PICKABLE), Location.active.is_(True),
     Location.is_virtual.is_(False), Location.id.not_in(_recounting(_WAREHOUSE_IDS)))
-_PICKABLE_BINS_HOLDING = _PICKABLE_BINS.where(Location.id.in_(
-    select(StockLevel.location_id).where(StockLevel.item_id.in_(bindparam("pickable_items", expanding=True)))))
-
-
-_PREPARED_PICKABLE_BINS, _PREPARED_PICKABLE_BINS_HOLDING = Prepared(_PICKABLE_BINS), Prepared(_PICKABLE_BINS_HOLDING)
+_PICKABLE_BINS = Prepared(_PICKABLE)
+_PICKABLE_BINS_HOLDING = Prepared(_PICKABLE.where(Location.id.in_(
+    select(StockLevel.location_id).where(StockLevel.item_id.in_(bindparam("pickable_items", expanding=True))))))
 
 
 def pickable_bins(session: Session, warehouse_ids: list[int], *,
@@ -133,10 +130,10 @@ def pickable_bins(session: Session, warehouse_ids: list[int], *,
     waiting for a recount after a short pick are left out). With ``holding`` (item ids), only the bins
     with stock rows of those items: what a reservation of them can use, without reading every bin."""
     if holding is None:
-        rows = _PREPARED_PICKABLE_BINS.rows(session, {"pickable_warehouses": list(warehouse_ids)})
+        rows = _PICKABLE_BINS.rows(session, {"pickable_warehouses": list(warehouse_ids)})
     else:
-        rows = _PREPARED_PICKABLE_BINS_HOLDING.rows(session, {"pickable_warehouses": list(warehouse_ids),
-                                                              "pickable_items": sorted(holding)})
+        rows = _PICKABLE_BINS_HOLDING.rows(session, {"pickable_warehouses": list(warehouse_ids),
+                                                     "pickable_items": sorted(holding)})
     locations = (attach_loaded(session, Location, row) for row in rows)
     return {location.id: location for location in locations}
 

@@ -37,7 +37,7 @@ from warehouse.api import Page
 from warehouse.audit.services import record as audit
 from warehouse.catalog.models import Lot
 from warehouse.catalog.services import item_by_sku
-from warehouse.db import Prepared, core, utcnow
+from warehouse.db import Prepared, utcnow
 from warehouse.errors import Conflict, InvalidInput
 from warehouse.locations.models import Location, LocationType, Warehouse
 from warehouse.locations.services import location_by_code, warehouse_by_code
@@ -155,21 +155,16 @@ def is_open(session: Session, rule: ReplenishmentRule) -> bool:
 
 _RULES = "replenishment.rules"  # session.info: item id -> its rules, read ahead by ``prefetch``
 # Every transaction that changes stock asks for the rules of its items, and most items have none, so
-# the question is asked with plain statements and only rules that exist are loaded as records. A move
-# touches one item: that case is a prepared statement; an order's several items take one IN list.
-_RULE_IDS_OF_ITEM = Prepared(select(ReplenishmentRule.id).where(ReplenishmentRule.item_id == bindparam("item_id")))
-_RULE_IDS_OF_ITEMS = select(ReplenishmentRule.id).where(
-    ReplenishmentRule.item_id.in_(bindparam("item_ids", expanding=True)))
+# the question is a prepared statement and only rules that exist are loaded as records.
+_RULE_IDS_OF_ITEMS = Prepared(select(ReplenishmentRule.id).where(
+    ReplenishmentRule.item_id.in_(bindparam("item_ids", expanding=True))))
 
 
 def _rules_of(session: Session, item_ids: set[int]) -> list[ReplenishmentRule]:
     known: dict[int, list[ReplenishmentRule]] = session.info.setdefault(_RULES, {})
     missing = sorted(item_ids - set(known))
     if missing:
-        if len(missing) == 1:
-            rule_ids = [rule_id for rule_id, in _RULE_IDS_OF_ITEM.rows(session, {"item_id": missing[0]})]
-        else:
-            rule_ids = list(core(session).execute(_RULE_IDS_OF_ITEMS, {"item_ids": missing}).scalars())
+        rule_ids = [rule_id for rule_id, in _RULE_IDS_OF_ITEMS.rows(session, {"item_ids": missing})]
         for item_id in missing:
             known[item_id] = []
         if rule_ids:

@@ -170,7 +170,7 @@ def resolve(session: Session, raw: str) -> Resolution:
 
 def _own_code_matches() -> Any:
     """Every record of ours a code can name exactly, in one statement (scans are the floor's hot path):
-    (kind, id, three texts, pack quantity), built once so that its compiled form is reused."""
+    (kind, id, three texts, pack quantity), prepared once (see ``db.Prepared``)."""
     code = bindparam("code")
     text, number = cast(null(), String), cast(null(), Integer)
     # A deactivated user's badge identifies nobody on the floor any more.

@@ -45,7 +45,7 @@ class LevelChange:
 # The statements of the hot path are prepared once per dialect and run on the driver's connection
 # (see ``db.Prepared``), not through the ORM.
 _NEXT_SEQ = Prepared(update(LedgerHead.__table__).where(LedgerHead.__table__.c.id == 1)
-             .values(last_seq=LedgerHead.__table__.c.last_seq + 1).returning(LedgerHead.__table__.c.last_seq))
+                     .values(last_seq=LedgerHead.__table__.c.last_seq + 1).returning(LedgerHead.__table__.c.last_seq))
 
 # A move refused after taking its seq gives the seq back (the head stays locked until the commit).
 _GIVE_BACK_SEQ = Prepared(update(LedgerHead.__table__).where(LedgerHead.__table__.c.id == 1)
@@ -55,13 +55,13 @@ _level = StockLevel.__table__.c
 
 # (An UPDATE's parameters may not be named like the table's columns.)
 _TAKE = Prepared(update(StockLevel.__table__)
-         .where(_level.location_id == bindparam("at_location"), _level.item_id == bindparam("of_item"),
-                _level.lot_key == bindparam("of_lot"),
-                _level.on_hand - _level.reserved >= bindparam("free_needed"),
-                _level.reserved >= bindparam("from_reserved"))
-         .values(on_hand=_level.on_hand - bindparam("quantity"), reserved=_level.reserved - bindparam("from_reserved"),
-                 last_seq=bindparam("seq"))
-         .returning(_level.on_hand, _level.reserved))
+                 .where(_level.location_id == bindparam("at_location"), _level.item_id == bindparam("of_item"),
+                        _level.lot_key == bindparam("of_lot"),
+                        _level.on_hand - _level.reserved >= bindparam("free_needed"),
+                        _level.reserved >= bindparam("from_reserved"))
+                 .values(on_hand=_level.on_hand - bindparam("quantity"),
+                         reserved=_level.reserved - bindparam("from_reserved"), last_seq=bindparam("seq"))
+                 .returning(_level.on_hand, _level.reserved))
 
 _AVAILABLE = Prepared(select(_level.on_hand - _level.reserved).where(
     _level.location_id == bindparam("at_location"), _level.item_id == bindparam("of_item"),

@@ -49,19 +49,19 @@ def try_reserve(session: Session, *, location_id: int, item_id: int, lot_id: int
 
 
 _LEVEL = StockLevel.__table__.c
-# Built once: every order and pick task runs these, and building and hashing a statement costs more CPU
-# than executing it. Core statements (not ORM-enabled ones) for the same reason; they change nothing the
+# Prepared once (see ``db.Prepared``): every order and pick task runs these. They change nothing the
 # session holds in memory.
 _RESERVE = Prepared(update(StockLevel.__table__)
-            .where(_LEVEL.location_id == bindparam("b_location"), _LEVEL.item_id == bindparam("b_item"),
-                   _LEVEL.lot_key == bindparam("b_lot"), _LEVEL.on_hand - _LEVEL.reserved >= bindparam("b_units"))
-            .values(reserved=_LEVEL.reserved + bindparam("b_units"))
-            .returning(_LEVEL.reserved))
+                    .where(_LEVEL.location_id == bindparam("b_location"), _LEVEL.item_id == bindparam("b_item"),
+                           _LEVEL.lot_key == bindparam("b_lot"),
+                           _LEVEL.on_hand - _LEVEL.reserved >= bindparam("b_units"))
+                    .values(reserved=_LEVEL.reserved + bindparam("b_units"))
+                    .returning(_LEVEL.reserved))
 _RELEASE = Prepared(update(StockLevel.__table__)
-            .where(_LEVEL.location_id == bindparam("b_location"), _LEVEL.item_id == bindparam("b_item"),
-                   _LEVEL.lot_key == bindparam("b_lot"), _LEVEL.reserved >= bindparam("b_units"))
-            .values(reserved=_LEVEL.reserved - bindparam("b_units"))
-            .returning(_LEVEL.reserved))
+                    .where(_LEVEL.location_id == bindparam("b_location"), _LEVEL.item_id == bindparam("b_item"),
+                           _LEVEL.lot_key == bindparam("b_lot"), _LEVEL.reserved >= bindparam("b_units"))
+                    .values(reserved=_LEVEL.reserved - bindparam("b_units"))
+                    .returning(_LEVEL.reserved))
 _BUCKETS = (select(_LEVEL.id, _LEVEL.location_id, _LEVEL.item_id, _LEVEL.lot_id, _LEVEL.on_hand, _LEVEL.reserved)
             .where(_LEVEL.item_id.in_(bindparam("b_items", expanding=True)),
                    _LEVEL.location_id.in_(bindparam("b_locations", expanding=True)))
