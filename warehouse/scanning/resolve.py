@@ -223,10 +223,11 @@ def _exact_match(session: Session, raw: str, scan: NormalizedScan) -> Resolution
 
 # The pack size of the barcode's level comes in the same statement.
 ITEM_FOR_GTIN = Prepared(select(Item.id, Item.sku, Item.name, ItemBarcode.pack_level, PackSize.quantity)
-                 .join(ItemBarcode, ItemBarcode.item_id == Item.id)
-                 .outerjoin(PackSize, and_(PackSize.item_id == Item.id, PackSize.level == ItemBarcode.pack_level))
-                 .where(ItemBarcode.code == bindparam("gtin"), ItemBarcode.kind == BarcodeKind.GTIN.value)
-                 .limit(1))
+                         .join(ItemBarcode, ItemBarcode.item_id == Item.id)
+                         .outerjoin(PackSize, and_(PackSize.item_id == Item.id,
+                                                   PackSize.level == ItemBarcode.pack_level))
+                         .where(ItemBarcode.code == bindparam("gtin"), ItemBarcode.kind == BarcodeKind.GTIN.value)
+                         .limit(1))
 
 
 _LOT_OF_ITEM = Prepared(select(Lot.id, Lot.code, Lot.expiry).where(Lot.item_id == bindparam("item_id"),
