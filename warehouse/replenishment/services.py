@@ -37,7 +37,7 @@ from warehouse.api import Page
 from warehouse.audit.services import record as audit
 from warehouse.catalog.models import Lot
 from warehouse.catalog.services import item_by_sku
-from warehouse.db import Prepared, utcnow
+from warehouse.db import Prepared, attach_loaded, columns_of, utcnow
 from warehouse.errors import Conflict, InvalidInput
 from warehouse.locations.models import Location, LocationType, Warehouse
 from warehouse.locations.services import location_by_code, warehouse_by_code
@@ -154,9 +154,9 @@ def is_open(session: Session, rule: ReplenishmentRule) -> bool:
 
 
 _RULES = "replenishment.rules"  # session.info: item id -> its rules, read ahead by ``prefetch``
-# Every transaction that changes stock asks for the rules of its items, and most items have none, so
-# the question is a prepared statement and only rules that exist are loaded as records.
-_RULE_IDS_OF_ITEMS = Prepared(select(ReplenishmentRule.id).where(
+# Every transaction that changes stock asks for the rules of its items (most have none): one prepared
+# statement reads them whole, and the rows become records (``db.attach_loaded``).
+_RULES_OF_ITEMS = Prepared(select(*columns_of(ReplenishmentRule)).where(
     ReplenishmentRule.item_id.in_(bindparam("item_ids", expanding=True))))
 
 
@@ -164,12 +164,11 @@ def _rules_of(session: Session, item_ids: set[int]) -> list[ReplenishmentRule]:
     known: dict[int, list[ReplenishmentRule]] = session.info.setdefault(_RULES, {})
     missing = sorted(item_ids - set(known))
     if missing:
-        rule_ids = [rule_id for rule_id, in _RULE_IDS_OF_ITEMS.rows(session, {"item_ids": missing})]
         for item_id in missing:
             known[item_id] = []
-        if rule_ids:
-            for rule in session.scalars(select(ReplenishmentRule).where(ReplenishmentRule.id.in_(rule_ids))):
-                known[rule.item_id].append(rule)
+        for row in _RULES_OF_ITEMS.rows(session, {"item_ids": missing}):
+            rule = attach_loaded(session, ReplenishmentRule, row)
+            known[rule.item_id].append(rule)
     return sorted((rule for item_id in item_ids for rule in known[item_id]), key=lambda rule: rule.id)
 
 
